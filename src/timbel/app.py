@@ -1,0 +1,109 @@
+"""Application factory: one FastAPI app for the JSON API, web UI, hooks and platform endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from timbel import __version__
+from timbel.audit.routes import router as audit_router
+from timbel.audit.service import AuditContext
+from timbel.auth.admin_routes import router as users_admin_router
+from timbel.auth.principal import PrincipalCache
+from timbel.auth.routes import router as auth_router
+from timbel.core.db import create_db_engine, create_session_factory, session_scope
+from timbel.core.jobs import JobRuntime
+from timbel.core.logging import configure_logging
+from timbel.core.metrics import PlatformMetrics
+from timbel.core.middleware import PlatformMiddleware
+from timbel.core.problems import install_error_handlers, too_large_app
+from timbel.core.settings import Settings
+from timbel.core.system_routes import router as system_router
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def operation_id(route: APIRoute) -> str:
+    """Stable OpenAPI operation ids: the route function's name (unique across the app)."""
+    return route.name
+
+
+def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
+    """Build the ASGI app from prepared settings; ``run_jobs`` starts the in-process job consumer."""
+    configure_logging(settings)
+    engine = create_db_engine(settings.effective_database_url)
+    session_factory = create_session_factory(engine)
+    metrics = PlatformMetrics()
+    jobs = JobRuntime(settings, session_factory, metrics)
+    consume = settings.jobs.embedded_consumer and settings.redis_url is None if run_jobs is None else run_jobs
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if consume:
+            jobs.start_consumer()
+        try:
+            yield
+        finally:
+            if consume:
+                jobs.stop_consumer()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Timbel",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.metrics = metrics
+    app.state.jobs = jobs
+    app.state.principal_cache = PrincipalCache(settings.auth.principal_cache_seconds)
+
+    def audit_fallback(ctx: AuditContext, status: int) -> None:
+        from timbel.audit import service as audit_service
+
+        with session_scope(session_factory) as session:
+            audit_service.record(
+                session,
+                ctx=ctx,
+                action=f"http.{(ctx.method or 'unknown').lower()}",
+                outcome="success" if status < 400 else "failure",
+                summary=f"{ctx.method} {ctx.path} -> {status}",
+                changes={"status": status},
+            )
+
+    install_error_handlers(app)
+    app.include_router(system_router)
+    app.include_router(auth_router)
+    app.include_router(users_admin_router)
+    app.include_router(audit_router)
+    _install_web(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        PlatformMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.http.max_body_bytes,
+        too_large=too_large_app,
+        audit_fallback=audit_fallback,
+        access_log=settings.log.access,
+    )
+    return app
+
+
+def _install_web(app: FastAPI) -> None:
+    """Add the server-rendered web UI (pages, i18n, HTML error pages)."""
+    try:
+        from timbel.web.setup import install_web
+    except ImportError:  # the web package is being built; the API works without it
+        return
+    install_web(app)

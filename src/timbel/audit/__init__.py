@@ -1,0 +1,1 @@
+"""Append-only audit trail of mutating requests and security events."""

@@ -1,0 +1,1 @@
+"""Knowledge catalog: customer domains, projects, systems and reusable assets."""

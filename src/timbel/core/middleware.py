@@ -1,0 +1,134 @@
+"""One pure-ASGI middleware for every request: id, body limit, metrics, access log, audit fallback.
+
+Written as raw ASGI (not BaseHTTPMiddleware) because it sits on every request's
+hot path. Mutating requests that no service audited explicitly still get a
+generic audit entry here, so "every mutating request is audited" holds even for
+routes that forget.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from timbel.audit.service import AuditContext
+from timbel.core.db import new_id
+from timbel.core.metrics import PlatformMetrics
+
+log = structlog.get_logger("timbel.http")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class BodyTooLarge(Exception):
+    """Raised inside receive() when a streamed body passes the limit."""
+
+
+class PlatformMiddleware:
+    """Request id, body size limit, metrics by route template, access log and audit fallback."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: PlatformMetrics,
+        max_body_bytes: int,
+        too_large: Callable[[Scope, str], Any],
+        audit_fallback: Callable[[AuditContext, int], None] | None = None,
+        access_log: bool = True,
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body_bytes
+        self.too_large = too_large
+        self.audit_fallback = audit_fallback
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = _incoming_request_id(scope) or new_id()
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        status = 500
+        header_value = request_id.encode("latin-1")
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", header_value)]
+            await send(message)
+
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            await self.too_large(scope, request_id)(scope, receive, send_wrapper)
+            self._observe(scope, status, start, request_id)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    state["body_too_large"] = True
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send_wrapper)
+        except BodyTooLarge:
+            await self.too_large(scope, request_id)(scope, receive, send_wrapper)
+        self._observe(scope, status, start, request_id)
+        if self.audit_fallback is not None and scope["method"] in UNSAFE_METHODS:
+            ctx: AuditContext | None = state.get("audit")
+            authenticated = state.get("principal") is not None
+            if (ctx is None or not ctx.recorded) and (authenticated or status < 400):
+                ctx = ctx or AuditContext(request_id=request_id, method=scope["method"], path=scope["path"])
+                await run_in_threadpool(self.audit_fallback, ctx, status)
+
+    def _observe(self, scope: Scope, status: int, start: float, request_id: str) -> None:
+        elapsed = time.perf_counter() - start
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "<unmatched>"
+        method = scope["method"]
+        self.metrics.requests.labels(method, template, str(status)).inc()
+        self.metrics.latency.labels(method, template).observe(elapsed)
+        if self.access_log:
+            log.info(
+                "request",
+                method=method,
+                route=template,
+                status=status,
+                ms=round(elapsed * 1000, 2),
+                request_id=request_id,
+            )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _REQUEST_ID.match(text) else None
+    return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,27 @@
+"""Import every ORM model so metadata is complete (Alembic, tests)."""
+
+from timbel.audit.models import AuditEntry
+from timbel.auth.models import (
+    ApiToken,
+    AuthSession,
+    DomainMembership,
+    LoginThrottle,
+    RefreshToken,
+    User,
+    UserRole,
+)
+from timbel.catalog.models import Domain
+from timbel.core.db import Base
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Domain",
+    "DomainMembership",
+    "LoginThrottle",
+    "RefreshToken",
+    "User",
+    "UserRole",
+]
