@@ -21,7 +21,7 @@ from timbel.core.jobs import JobRuntime
 from timbel.core.logging import configure_logging
 from timbel.core.metrics import PlatformMetrics
 from timbel.core.middleware import PlatformMiddleware
-from timbel.core.problems import install_error_handlers, too_large_app
+from timbel.core.problems import crashed_app, install_error_handlers, too_large_app
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
 
@@ -94,6 +94,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
         metrics=metrics,
         max_body_bytes=settings.http.max_body_bytes,
         too_large=too_large_app,
+        crashed=crashed_app,
         audit_fallback=audit_fallback,
         access_log=settings.log.access,
     )

@@ -66,6 +66,7 @@ def export_audit_csv(_: Auditor, session: SessionDep, flt: FilterDep) -> Streami
     rows = list(audit_service.iter_csv(session, flt=flt))
     name = f"timbel-audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return StreamingResponse(
-        iter(rows), media_type="text/csv; charset=utf-8",
+        iter(rows),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -84,7 +84,12 @@ def set_user_domains(
 
 @router.post("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
 def reset_user_password(
-    user_id: str, body: PasswordReset, _: AdminUser, session: SessionDep, settings: SettingsDep, audit: AuditDep
+    user_id: str,
+    body: PasswordReset,
+    _: AdminUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditDep,
 ) -> Response:
     """Set a temporary password; the user must change it at next sign-in and their sessions end."""
     user = user_service.get_or_raise(session, user_id=user_id)

@@ -191,7 +191,9 @@ def require(permission: Permission | None = None) -> PermissionCheck:
     return check
 
 
-def require_page(permission: Permission | None = None, *, allow_password_change: bool = False) -> PermissionCheck:
+def require_page(
+    permission: Permission | None = None, *, allow_password_change: bool = False
+) -> PermissionCheck:
     """Page dependency: authenticate by session cookie (CSRF-checked) and require a permission."""
 
     async def check(request: Request) -> Principal:

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 
 from timbel.auth import service as user_service
 from timbel.auth import tokens as token_service
-from timbel.auth.models import AuthSession
 from timbel.auth.deps import CurrentUser, public
+from timbel.auth.models import AuthSession
 from timbel.auth.schemas import (
     ApiTokenCreate,
     ApiTokenCreated,
@@ -76,7 +76,9 @@ async def read_me(principal: CurrentUser) -> JSONResponse:
 
 
 @router.patch("/users/me")
-def update_me(body: ProfileUpdate, principal: CurrentUser, session: SessionDep, audit: AuditDep) -> dict[str, Any]:
+def update_me(
+    body: ProfileUpdate, principal: CurrentUser, session: SessionDep, audit: AuditDep
+) -> dict[str, Any]:
     """Change one's own display name, e-mail or language."""
     user = user_service.get_or_raise(session, user_id=principal.user_id)
     user_service.update(
@@ -86,8 +88,12 @@ def update_me(body: ProfileUpdate, principal: CurrentUser, session: SessionDep, 
         actor_id=principal.user_id,
         ctx=audit,
     )
-    return {"id": user.id, "display_name": user.display_name, "email": user.email,
-            "preferred_locale": user.preferred_locale}
+    return {
+        "id": user.id,
+        "display_name": user.display_name,
+        "email": user.email,
+        "preferred_locale": user.preferred_locale,
+    }
 
 
 @router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT)
@@ -97,8 +103,12 @@ def change_my_password(
     """Change one's own password; other sessions of the user end."""
     user = user_service.get_or_raise(session, user_id=principal.user_id)
     user_service.change_own_password(
-        session, user=user, current=body.current_password, new=body.new_password,
-        min_length=settings.auth.password_min_length, ctx=audit,
+        session,
+        user=user,
+        current=body.current_password,
+        new=body.new_password,
+        min_length=settings.auth.password_min_length,
+        ctx=audit,
     )
     user_service.revoke_all_sessions(
         session, user_id=user.id, reason="password_change", keep_session_id=principal.session_id
@@ -109,7 +119,10 @@ def change_my_password(
 @router.get("/users/me/tokens")
 def list_my_tokens(principal: CurrentUser, session: SessionDep) -> list[ApiTokenRead]:
     """List one's personal API tokens (metadata only)."""
-    return [ApiTokenRead.model_validate(t) for t in token_service.list_api_tokens(session, user_id=principal.user_id)]
+    return [
+        ApiTokenRead.model_validate(t)
+        for t in token_service.list_api_tokens(session, user_id=principal.user_id)
+    ]
 
 
 @router.post("/users/me/tokens", status_code=status.HTTP_201_CREATED)
@@ -121,8 +134,13 @@ def create_my_token(
         raise PermissionDenied("API tokens cannot create other API tokens; sign in instead.")
     user = user_service.get_or_raise(session, user_id=principal.user_id)
     token, raw = token_service.create_api_token(
-        session, settings=settings, user=user, name=body.name, role_ceiling=body.role_ceiling,
-        expires_in_days=body.expires_in_days, ctx=audit,
+        session,
+        settings=settings,
+        user=user,
+        name=body.name,
+        role_ceiling=body.role_ceiling,
+        expires_in_days=body.expires_in_days,
+        ctx=audit,
     )
     return ApiTokenCreated(**ApiTokenRead.model_validate(token).model_dump(), token=raw)
 

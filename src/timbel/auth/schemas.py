@@ -26,7 +26,7 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
     expires_in: int
 
 
@@ -45,7 +45,9 @@ class LogoutRequest(BaseModel):
 def _username(value: str) -> str:
     value = value.strip().lower()
     if not USERNAME_RE.match(value):
-        raise ValueError("2-63 characters: lower-case letters, digits, '.', '_' or '-', starting alphanumeric")
+        raise ValueError(
+            "2-63 characters: lower-case letters, digits, '.', '_' or '-', starting alphanumeric"
+        )
     return value
 
 

@@ -124,7 +124,9 @@ def create(session: Session, *, data: UserCreate, min_password_length: int, ctx:
     return user
 
 
-def update(session: Session, *, user: User, data: UserUpdate, actor_id: str | None, ctx: AuditContext) -> User:
+def update(
+    session: Session, *, user: User, data: UserUpdate, actor_id: str | None, ctx: AuditContext
+) -> User:
     """Apply an administrator's changes; refuse to remove the last active admin."""
     changes: dict[str, object] = {}
     fields = data.model_dump(exclude_unset=True)
@@ -208,8 +210,10 @@ def _set_domains(session: Session, *, user: User, domain_ids: Iterable[str]) -> 
         if missing:
             raise ValidationFailed(
                 "Unknown domain.",
-                errors=[{"loc": ["body", "domain_ids"], "type": "unknown_domain", "msg": f"no domain {d}"}
-                        for d in missing],
+                errors=[
+                    {"loc": ["body", "domain_ids"], "type": "unknown_domain", "msg": f"no domain {d}"}
+                    for d in missing
+                ],
             )
     current = {m.domain_id: m for m in user.memberships}
     user.memberships = [current.get(d) or DomainMembership(domain_id=d) for d in wanted]
@@ -236,7 +240,11 @@ def change_own_password(
     user.password_changed_at = utcnow()
     session.flush()
     audit_service.record(
-        session, ctx=ctx, action="user.password_change", target_type="user", target_id=user.id,
+        session,
+        ctx=ctx,
+        action="user.password_change",
+        target_type="user",
+        target_id=user.id,
         summary=f"{user.username} changed their password",
     )
 
@@ -250,12 +258,18 @@ def reset_password(session: Session, *, user: User, new: str, min_length: int, c
     revoke_all_sessions(session, user_id=user.id, reason="password_reset")
     session.flush()
     audit_service.record(
-        session, ctx=ctx, action="user.password_reset", target_type="user", target_id=user.id,
+        session,
+        ctx=ctx,
+        action="user.password_reset",
+        target_type="user",
+        target_id=user.id,
         summary=f"password of {user.username} reset by an administrator",
     )
 
 
-def revoke_all_sessions(session: Session, *, user_id: str, reason: str, keep_session_id: str | None = None) -> int:
+def revoke_all_sessions(
+    session: Session, *, user_id: str, reason: str, keep_session_id: str | None = None
+) -> int:
     """End every live session of a user (except one to keep); return how many."""
     now = utcnow()
     rows = session.scalars(

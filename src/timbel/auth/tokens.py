@@ -24,10 +24,10 @@ from timbel.core.db import utcnow
 from timbel.core.errors import AuthenticationFailed, Conflict, NotFound, TooManyRequests, ValidationFailed
 from timbel.core.security import (
     API_TOKEN_PREFIX,
+    hash_password,
     issue_access_token,
     new_opaque_token,
     password_needs_rehash,
-    hash_password,
     token_digest,
     verify_password,
 )
@@ -56,8 +56,13 @@ def authenticate(
     wait = throttle.retry_after(session, keys=keys, now=now)
     if wait > 0:
         audit_service.record(
-            session, ctx=ctx, action="auth.login_throttled", outcome="denied", target_type="user",
-            summary=f"sign-in throttled for {username[:64]!r}", changes={"retry_after": wait},
+            session,
+            ctx=ctx,
+            action="auth.login_throttled",
+            outcome="denied",
+            target_type="user",
+            summary=f"sign-in throttled for {username[:64]!r}",
+            changes={"retry_after": wait},
         )
         raise TooManyRequests(
             "Too many failed sign-in attempts. Try again later.", headers={"Retry-After": str(wait)}
@@ -67,8 +72,13 @@ def authenticate(
     if not ok or user is None or not user.is_active:
         throttle.record_failure(session, keys=keys, now=now, policy=settings.auth)
         audit_service.record(
-            session, ctx=ctx, action="auth.login_failed", outcome="failure", target_type="user",
-            target_id=user.id if user else None, summary=f"failed sign-in as {username[:64]!r}",
+            session,
+            ctx=ctx,
+            action="auth.login_failed",
+            outcome="failure",
+            target_type="user",
+            target_id=user.id if user else None,
+            summary=f"failed sign-in as {username[:64]!r}",
         )
         raise AuthenticationFailed(GENERIC_LOGIN_FAILURE)
     throttle.record_success(session, keys=keys)
@@ -98,7 +108,11 @@ def login_api(
     session.flush()
     issued = _issue(session, settings=settings, auth_session=auth_session, now=now)
     audit_service.record(
-        session, ctx=ctx, action="auth.login", target_type="session", target_id=auth_session.id,
+        session,
+        ctx=ctx,
+        action="auth.login",
+        target_type="session",
+        target_id=auth_session.id,
         summary=f"{user.username} signed in (api)",
     )
     return issued
@@ -111,7 +125,9 @@ def _issue(session: Session, *, settings: Settings, auth_session: AuthSession, n
             session_id=auth_session.id,
             token_hash=token_digest(raw_refresh),
             created_at=now,
-            expires_at=min(auth_session.expires_at, now + timedelta(seconds=settings.auth.refresh_token_seconds)),
+            expires_at=min(
+                auth_session.expires_at, now + timedelta(seconds=settings.auth.refresh_token_seconds)
+            ),
         )
     )
     session.flush()
@@ -151,8 +167,13 @@ def refresh(session: Session, *, settings: Settings, raw_token: str, ctx: AuditC
         auth_session.revoke_reason = "refresh_token_reuse"
         mark_auth_changed(session)
         audit_service.record(
-            session, ctx=ctx, action="auth.refresh_reuse", outcome="denied", target_type="session",
-            target_id=auth_session.id, summary="a rotated refresh token was used again; session revoked",
+            session,
+            ctx=ctx,
+            action="auth.refresh_reuse",
+            outcome="denied",
+            target_type="session",
+            target_id=auth_session.id,
+            summary="a rotated refresh token was used again; session revoked",
         )
         raise AuthenticationFailed("The refresh token was already used; the session has been revoked.")
     if token.expires_at <= now or auth_session.expires_at <= now or user is None or not user.is_active:
@@ -172,7 +193,11 @@ def end_session(session: Session, *, session_id: str, reason: str, ctx: AuditCon
     mark_auth_changed(session)
     session.flush()
     audit_service.record(
-        session, ctx=ctx, action="auth.logout", target_type="session", target_id=auth_session.id,
+        session,
+        ctx=ctx,
+        action="auth.logout",
+        target_type="session",
+        target_id=auth_session.id,
         summary=f"session ended ({auth_session.kind})",
     )
     return True
@@ -205,7 +230,11 @@ def login_web(
     session.add(auth_session)
     session.flush()
     audit_service.record(
-        session, ctx=ctx, action="auth.login", target_type="session", target_id=auth_session.id,
+        session,
+        ctx=ctx,
+        action="auth.login",
+        target_type="session",
+        target_id=auth_session.id,
         summary=f"{user.username} signed in (web)",
     )
     return secret, user
@@ -243,29 +272,48 @@ def principal_for_web_session(session: Session, *, settings: Settings, secret: s
         session.flush()
     expires = min(auth_session.expires_at, now + idle)
     return load_user_principal(
-        session, user_id=auth_session.user_id, credential="web_session", session_id=auth_session.id,
+        session,
+        user_id=auth_session.user_id,
+        credential="web_session",
+        session_id=auth_session.id,
         expires_at=expires,
     )
 
 
 def create_api_token(
-    session: Session, *, settings: Settings, user: User, name: str, role_ceiling: Role,
-    expires_in_days: int | None, ctx: AuditContext,
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    name: str,
+    role_ceiling: Role,
+    expires_in_days: int | None,
+    ctx: AuditContext,
 ) -> tuple[ApiToken, str]:
     """Create a personal API token limited to a role ceiling the user's own roles cover."""
     own = permissions_for(frozenset(Role(g.role) for g in user.role_grants))
     if not ROLE_PERMISSIONS[role_ceiling] <= own:
         raise ValidationFailed(
             "The role ceiling exceeds your own permissions.",
-            errors=[{"loc": ["body", "role_ceiling"], "type": "token.ceiling_too_high",
-                     "msg": f"you do not hold every permission of {role_ceiling.value}"}],
+            errors=[
+                {
+                    "loc": ["body", "role_ceiling"],
+                    "type": "token.ceiling_too_high",
+                    "msg": f"you do not hold every permission of {role_ceiling.value}",
+                }
+            ],
         )
     days = expires_in_days or settings.auth.api_token_default_days
     if days > settings.auth.api_token_max_days:
         raise ValidationFailed(
             f"API tokens expire after at most {settings.auth.api_token_max_days} days.",
-            errors=[{"loc": ["body", "expires_in_days"], "type": "token.too_long_lived",
-                     "msg": f"at most {settings.auth.api_token_max_days}"}],
+            errors=[
+                {
+                    "loc": ["body", "expires_in_days"],
+                    "type": "token.too_long_lived",
+                    "msg": f"at most {settings.auth.api_token_max_days}",
+                }
+            ],
         )
     name = name.strip()
     if session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)):
@@ -273,15 +321,28 @@ def create_api_token(
     raw = new_opaque_token(API_TOKEN_PREFIX)
     now = utcnow()
     token = ApiToken(
-        user_id=user.id, name=name, token_hash=token_digest(raw), prefix=raw[:10],
-        role_ceiling=role_ceiling.value, created_at=now, expires_at=now + timedelta(days=days),
+        user_id=user.id,
+        name=name,
+        token_hash=token_digest(raw),
+        prefix=raw[:10],
+        role_ceiling=role_ceiling.value,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     session.add(token)
     session.flush()
     audit_service.record(
-        session, ctx=ctx, action="token.create", target_type="api_token", target_id=token.id,
+        session,
+        ctx=ctx,
+        action="token.create",
+        target_type="api_token",
+        target_id=token.id,
         summary=f"API token {name!r} created (ceiling {role_ceiling.value}, {days} days)",
-        changes={"name": name, "role_ceiling": role_ceiling.value, "expires_at": token.expires_at.isoformat()},
+        changes={
+            "name": name,
+            "role_ceiling": role_ceiling.value,
+            "expires_at": token.expires_at.isoformat(),
+        },
     )
     return token, raw
 
@@ -304,7 +365,11 @@ def revoke_api_token(session: Session, *, user_id: str, token_id: str, ctx: Audi
         token.revoked_at = utcnow()
         session.flush()
         audit_service.record(
-            session, ctx=ctx, action="token.revoke", target_type="api_token", target_id=token.id,
+            session,
+            ctx=ctx,
+            action="token.revoke",
+            target_type="api_token",
+            target_id=token.id,
             summary=f"API token {token.name!r} revoked",
         )
     return token

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, String, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Dialect
@@ -60,7 +60,7 @@ class Base(DeclarativeBase):
     """Declarative base for all ORM models."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), str: String()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), str: String()}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

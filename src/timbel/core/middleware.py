@@ -40,6 +40,7 @@ class PlatformMiddleware:
         metrics: PlatformMetrics,
         max_body_bytes: int,
         too_large: Callable[[Scope, str], Any],
+        crashed: Callable[[Scope, str], Any],
         audit_fallback: Callable[[AuditContext, int], None] | None = None,
         access_log: bool = True,
     ) -> None:
@@ -47,6 +48,7 @@ class PlatformMiddleware:
         self.metrics = metrics
         self.max_body = max_body_bytes
         self.too_large = too_large
+        self.crashed = crashed
         self.audit_fallback = audit_fallback
         self.access_log = access_log
 
@@ -59,12 +61,14 @@ class PlatformMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
+        started = False
         header_value = request_id.encode("latin-1")
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", header_value)]
             await send(message)
 
@@ -90,6 +94,11 @@ class PlatformMiddleware:
             await self.app(scope, limited_receive, send_wrapper)
         except BodyTooLarge:
             await self.too_large(scope, request_id)(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", request_id=request_id, path=scope["path"])
+            if started:
+                raise
+            await self.crashed(scope, request_id)(scope, receive, send_wrapper)
         self._observe(scope, status, start, request_id)
         if self.audit_fallback is not None and scope["method"] in UNSAFE_METHODS:
             ctx: AuditContext | None = state.get("audit")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,7 +22,6 @@ from timbel.core.errors import (
     problem_body,
 )
 
-log = structlog.get_logger("timbel.errors")
 PROBLEM_JSON = "application/problem+json"
 HtmlRenderer = Callable[[Request, AppError], Response | None]
 
@@ -64,6 +62,15 @@ def too_large_app(scope: Scope, request_id: str) -> JSONResponse:
     return problem_response(request_id, scope["path"], PayloadTooLarge("The request body is too large."))
 
 
+def crashed_app(scope: Scope, request_id: str) -> JSONResponse:
+    """Build the 500 response for an unexpected error (details stay in the server log)."""
+    return problem_response(
+        request_id,
+        scope["path"],
+        InternalError("An unexpected error occurred; the request id identifies it in the server log."),
+    )
+
+
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
@@ -101,9 +108,3 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             error = BadRequest(str(exc.detail))
         return _respond(request, error)
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unhandled error", request_id=_request_id(request), path=request.url.path, exc_info=exc)
-        error = InternalError("An unexpected error occurred; the request id identifies it in the server log.")
-        return problem_response(_request_id(request), request.url.path, error)

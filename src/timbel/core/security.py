@@ -17,7 +17,7 @@ from timbel.core.db import new_id, utcnow
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
 _DUMMY_HASH = _hasher.hash("timbel-dummy-password-for-timing")
 JWT_ALGORITHM = "HS256"
-API_TOKEN_PREFIX = "tbl_"
+API_TOKEN_PREFIX = "tbl_"  # noqa: S105 - a prefix, not a secret
 
 
 def hash_password(password: str) -> str:

@@ -39,7 +39,7 @@ async def readyz(request: Request) -> JSONResponse:
     try:
         await run_in_threadpool(check_db)
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - readiness reports any failure
+    except Exception as exc:
         checks["database"] = f"error: {type(exc).__name__}"
     jobs = getattr(request.app.state, "jobs", None)
     if jobs is None:
@@ -48,8 +48,9 @@ async def readyz(request: Request) -> JSONResponse:
         ok = await run_in_threadpool(jobs.ping)
         checks["queue"] = "ok" if ok else "error: unreachable"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
 
 
 @router.get("/metrics")

@@ -1,0 +1,169 @@
+"""Timbel's command line: serve, worker, database and user administration."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from timbel.core.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Timbel CI/CD operations platform.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(f"timbel: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Start the web UI and API (embedded mode also migrates the database and runs jobs in-process)."""
+    import uvicorn
+
+    from timbel.app import create_app
+    from timbel.core import migrate
+    from timbel.core.bootstrap import ensure_first_admin
+
+    settings = _settings()
+    app_ = create_app(settings)
+    if settings.embedded:
+        migrate.upgrade(app_.state.engine)
+        password = ensure_first_admin(app_.state.session_factory, settings=settings)
+        if password is not None:
+            typer.echo(
+                "\n  First start: an administrator account was created.\n"
+                f"    username: admin\n    password: {password}\n"
+                "  This password is shown only now and must be changed at first sign-in.\n"
+            )
+    elif migrate.current_revision(app_.state.engine) != migrate.head_revision():
+        typer.echo("timbel: the database is not at the newest schema; run `timbel db upgrade`", err=True)
+        raise typer.Exit(2)
+    bind_host = host or settings.http.host
+    bind_port = port or settings.http.port
+    typer.echo(f"Timbel listening on http://{bind_host}:{bind_port}/")
+    uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+
+
+@app.command()
+def worker(
+    workers: Annotated[int | None, typer.Option(help="Worker threads (default from settings).")] = None,
+) -> None:
+    """Consume background jobs and run periodic jobs (for scale-out with Redis)."""
+    from timbel.core.db import create_db_engine, create_session_factory
+    from timbel.core.jobs import JobRuntime
+    from timbel.core.logging import configure_logging
+
+    settings = _settings()
+    if settings.redis_url is None:
+        typer.echo(
+            "timbel: `timbel worker` needs TIMBEL_REDIS_URL; embedded mode runs jobs inside `timbel serve`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    configure_logging(settings)
+    engine = create_db_engine(settings.effective_database_url)
+    JobRuntime(settings, create_session_factory(engine)).run_worker(workers)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Upgrade the database schema (forward-only)."""
+    from timbel.core import migrate
+    from timbel.core.db import create_db_engine
+
+    settings = _settings()
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        migrate.upgrade(engine, revision)
+        typer.echo(f"database at revision {migrate.current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the newest one."""
+    from timbel.core import migrate
+    from timbel.core.db import create_db_engine
+
+    engine = create_db_engine(_settings().effective_database_url)
+    try:
+        typer.echo(f"current: {migrate.current_revision(engine) or 'none'}  head: {migrate.head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[
+        list[str], typer.Option("--role", help="Role (repeatable): admin, operations, executive, viewer.")
+    ],
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+    display_name: Annotated[str, typer.Option(help="Name shown in the UI.")] = "",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+    ] = False,
+) -> None:
+    """Create a user; the password comes from stdin (never from arguments)."""
+    from pydantic import ValidationError
+
+    from timbel.audit.service import AuditContext
+    from timbel.auth import service as user_service
+    from timbel.auth.schemas import UserCreate
+    from timbel.core.db import create_db_engine, create_session_factory, session_scope
+    from timbel.core.errors import AppError
+
+    if not password_stdin:
+        typer.echo("timbel: pass --password-stdin and pipe the password in", err=True)
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    engine = create_db_engine(settings.effective_database_url)
+    try:
+        data = UserCreate(
+            username=username,
+            password=password,
+            email=email,
+            display_name=display_name,
+            roles=role,
+            must_change_password=False,
+        )
+        with session_scope(create_session_factory(engine)) as session:
+            user = user_service.create(
+                session,
+                data=data,
+                min_password_length=settings.auth.password_min_length,
+                ctx=AuditContext(actor_name="cli", method="CLI", path="timbel users create"),
+            )
+            typer.echo(
+                f"created user {user.username} ({', '.join(sorted(g.role for g in user.role_grants))})"
+            )
+    except ValidationError as exc:
+        for err in exc.errors():
+            typer.echo(f"timbel: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}", err=True)
+        raise typer.Exit(2) from exc
+    except AppError as exc:
+        typer.echo(f"timbel: {exc.detail}", err=True)
+        for problem in exc.errors:
+            typer.echo(f"  - {problem.get('msg')}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    """Entry point of the ``timbel`` command."""
+    app()
