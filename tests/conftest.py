@@ -8,7 +8,6 @@ every table is emptied after each test.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +28,6 @@ from timbel.catalog.models import Domain
 from timbel.core import migrate
 from timbel.core.db import Base, create_db_engine, session_scope
 from timbel.core.settings import Environment, JobSettings, LogSettings, Settings, prepare_settings
-
-warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 DEFAULT_PASSWORD = "Sturdy-Lantern-42"

@@ -49,8 +49,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
         try:
             yield
         finally:
-            if consume:
-                jobs.stop_consumer()
+            jobs.close()
             engine.dispose()
 
     app = FastAPI(

@@ -59,6 +59,10 @@ def serve(
 @app.command()
 def worker(
     workers: Annotated[int | None, typer.Option(help="Worker threads (default from settings).")] = None,
+    scheduler: Annotated[
+        bool,
+        typer.Option("--scheduler/--no-scheduler", help="Also run periodic jobs (one worker is enough)."),
+    ] = True,
 ) -> None:
     """Consume background jobs and run periodic jobs (for scale-out with Redis)."""
     from timbel.core.db import create_db_engine, create_session_factory
@@ -74,7 +78,7 @@ def worker(
         raise typer.Exit(2)
     configure_logging(settings)
     engine = create_db_engine(settings.effective_database_url)
-    JobRuntime(settings, create_session_factory(engine)).run_worker(workers)
+    JobRuntime(settings, create_session_factory(engine)).run_worker(workers, periodic=scheduler)
 
 
 @db_app.command("upgrade")
