@@ -24,6 +24,7 @@ from timbel.core.middleware import PlatformMiddleware
 from timbel.core.problems import crashed_app, install_error_handlers, too_large_app
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
+from timbel.web.setup import install_web
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -86,7 +87,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(users_admin_router)
     app.include_router(audit_router)
-    _install_web(app)
+    install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
         PlatformMiddleware,
@@ -98,12 +99,3 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
         access_log=settings.log.access,
     )
     return app
-
-
-def _install_web(app: FastAPI) -> None:
-    """Add the server-rendered web UI (pages, i18n, HTML error pages)."""
-    try:
-        from timbel.web.setup import install_web
-    except ImportError:  # the web package is being built; the API works without it
-        return
-    install_web(app)

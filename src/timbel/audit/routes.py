@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from timbel.audit import service as audit_service
@@ -30,8 +30,6 @@ def audit_filter(
     until: datetime | None = None,
 ) -> AuditFilter:
     """Read audit filters from the query string (times without a zone are UTC)."""
-    from datetime import UTC
-
     return AuditFilter(
         actor=actor or None,
         action=action or None,
@@ -61,12 +59,11 @@ def list_audit_entries(
 
 
 @router.get("/export.csv", response_class=StreamingResponse)
-def export_audit_csv(_: Auditor, session: SessionDep, flt: FilterDep) -> StreamingResponse:
-    """Export the matching audit entries as CSV."""
-    rows = list(audit_service.iter_csv(session, flt=flt))
+def export_audit_csv(request: Request, _: Auditor, flt: FilterDep) -> StreamingResponse:
+    """Export the matching audit entries as CSV, streamed in batches."""
     name = f"timbel-audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     return StreamingResponse(
-        iter(rows),
+        audit_service.stream_csv(request.app.state.session_factory, flt=flt),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )

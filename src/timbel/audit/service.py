@@ -11,12 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from timbel.audit.models import AuditEntry
+from timbel.core.db import session_scope
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential|api[_-]?key|private", re.IGNORECASE)
 MASK = "***"
+UTF8_BOM = "\ufeff".encode()
 CSV_COLUMNS = (
     "id",
     "created_at",
@@ -152,6 +154,17 @@ def iter_csv(session: Session, *, flt: AuditFilter, batch: int = 1000) -> Iterat
         buffer.truncate()
         writer.writerow([_csv_cell(getattr(entry, col)) for col in CSV_COLUMNS])
         yield buffer.getvalue()
+
+
+def stream_csv(factory: sessionmaker[Session], *, flt: AuditFilter) -> Iterator[bytes]:
+    """Stream the CSV (UTF-8 with BOM for spreadsheets) from a session of its own.
+
+    The request's session closes before a streamed body is sent, so the export opens its own.
+    """
+    yield UTF8_BOM
+    with session_scope(factory) as session:
+        for chunk in iter_csv(session, flt=flt):
+            yield chunk.encode("utf-8")
 
 
 def _csv_cell(value: Any) -> str:

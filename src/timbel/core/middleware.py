@@ -103,7 +103,9 @@ class PlatformMiddleware:
         if self.audit_fallback is not None and scope["method"] in UNSAFE_METHODS:
             ctx: AuditContext | None = state.get("audit")
             authenticated = state.get("principal") is not None
-            if (ctx is None or not ctx.recorded) and (authenticated or status < 400):
+            anonymous_public = not authenticated and state.get("public_route", False)
+            worth_recording = authenticated or (status < 400 and not anonymous_public)
+            if (ctx is None or not ctx.recorded) and worth_recording:
                 ctx = ctx or AuditContext(request_id=request_id, method=scope["method"], path=scope["path"])
                 await run_in_threadpool(self.audit_fallback, ctx, status)
 

@@ -1,0 +1,24 @@
+"""Install the web UI into the app: catalogs, page routers and the HTML error renderer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from timbel.audit.views import router as audit_pages
+from timbel.auth.admin_views import router as user_admin_pages
+from timbel.auth.views import router as auth_pages
+from timbel.core.settings import Settings
+from timbel.web import i18n
+from timbel.web.errors import render_html_error
+from timbel.web.views import router as web_pages
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the page routes and make page errors render as HTML."""
+    settings: Settings = app.state.settings
+    i18n.load_catalogs(i18n.supported_locales(settings))
+    app.include_router(web_pages)
+    app.include_router(auth_pages)
+    app.include_router(user_admin_pages)
+    app.include_router(audit_pages)
+    app.state.html_error_renderer = render_html_error
