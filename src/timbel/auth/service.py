@@ -86,10 +86,16 @@ def create(session: Session, *, data: UserCreate, min_password_length: int, ctx:
     """Create an account after checking the password policy and uniqueness."""
     check_password_policy(data.password, username=data.username, min_length=min_password_length)
     if get_by_username(session, username=data.username) is not None:
-        raise Conflict("That username is already taken.")
+        raise Conflict(
+            "That username is already taken.",
+            errors=[{"loc": ["body", "username"], "type": "username.taken", "msg": "taken"}],
+        )
     email = str(data.email).lower() if data.email else None
     if email and session.scalar(select(User.id).where(User.email == email)):
-        raise Conflict("That e-mail address is already used by another account.")
+        raise Conflict(
+            "That e-mail address is already used by another account.",
+            errors=[{"loc": ["body", "email"], "type": "email.taken", "msg": "taken"}],
+        )
     now = utcnow()
     user = User(
         username=data.username,
@@ -105,7 +111,10 @@ def create(session: Session, *, data: UserCreate, min_password_length: int, ctx:
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict("That username or e-mail is already taken.") from exc
+        raise Conflict(
+            "That username or e-mail is already taken.",
+            errors=[{"loc": ["body"], "type": "user.taken", "msg": "taken"}],
+        ) from exc
     _set_domains(session, user=user, domain_ids=data.domain_ids)
     audit_service.record(
         session,
@@ -134,7 +143,10 @@ def update(
         email = str(data.email).lower() if data.email else None
         if email != user.email:
             if email and session.scalar(select(User.id).where(User.email == email, User.id != user.id)):
-                raise Conflict("That e-mail address is already used by another account.")
+                raise Conflict(
+                    "That e-mail address is already used by another account.",
+                    errors=[{"loc": ["body", "email"], "type": "email.taken", "msg": "taken"}],
+                )
             changes["email"] = [user.email, email]
             user.email = email
     if data.display_name is not None and data.display_name != user.display_name:
@@ -149,7 +161,10 @@ def update(
         _guard_last_admin(session, user=user)
     if data.is_active is not None and data.is_active != user.is_active:
         if not data.is_active and actor_id == user.id:
-            raise ValidationFailed("You cannot deactivate your own account.")
+            raise ValidationFailed(
+                "You cannot deactivate your own account.",
+                errors=[{"loc": ["body", "is_active"], "type": "user.self_deactivate", "msg": "own account"}],
+            )
         changes["is_active"] = [user.is_active, data.is_active]
         user.is_active = data.is_active
         if not data.is_active:
@@ -181,7 +196,10 @@ def _guard_last_admin(session: Session, *, user: User) -> None:
         .where(UserRole.role == Role.admin.value, User.is_active.is_(True))
     )
     if (admins or 0) <= 1:
-        raise Conflict("This is the last active administrator; keep at least one.")
+        raise Conflict(
+            "This is the last active administrator; keep at least one.",
+            errors=[{"loc": ["body"], "type": "user.last_admin", "msg": "last admin"}],
+        )
 
 
 def set_domains(session: Session, *, user: User, domain_ids: Sequence[str], ctx: AuditContext) -> User:

@@ -317,7 +317,10 @@ def create_api_token(
         )
     name = name.strip()
     if session.scalar(select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name)):
-        raise Conflict("You already have an API token with that name.")
+        raise Conflict(
+            "You already have an API token with that name.",
+            errors=[{"loc": ["body", "name"], "type": "token.name_taken", "msg": "taken"}],
+        )
     raw = new_opaque_token(API_TOKEN_PREFIX)
     now = utcnow()
     token = ApiToken(

@@ -35,6 +35,12 @@ TYPE_MESSAGES = {
     "token.ceiling_too_high": N_("The role ceiling exceeds your own permissions."),
     "token.too_long_lived": N_("API tokens expire after at most %(max_days)s days."),
     "unknown_domain": N_("Unknown domain."),
+    "username.taken": N_("That username is already taken."),
+    "email.taken": N_("That e-mail address is already used by another account."),
+    "user.taken": N_("That username or e-mail is already taken."),
+    "token.name_taken": N_("You already have an API token with that name."),
+    "user.last_admin": N_("This is the last active administrator; keep at least one."),
+    "user.self_deactivate": N_("You cannot deactivate your own account."),
     "missing": REQUIRED,
     "string_too_short": REQUIRED,
     "string_too_long": N_("This value is too long."),
@@ -51,25 +57,6 @@ FIELD_MESSAGES = {
     ),
     ("email", "value_error"): N_("Enter a valid e-mail address."),
     ("roles", "too_short"): N_("Choose at least one role."),
-}
-
-# Service errors without a field code, recognised by their (stable) detail text → (field, message id).
-DETAIL_MESSAGES: dict[str, tuple[str | None, str]] = {
-    "That username is already taken.": ("username", N_("That username is already taken.")),
-    "That e-mail address is already used by another account.": (
-        "email",
-        N_("That e-mail address is already used by another account."),
-    ),
-    "That username or e-mail is already taken.": (None, N_("That username or e-mail is already taken.")),
-    "You already have an API token with that name.": (
-        "name",
-        N_("You already have an API token with that name."),
-    ),
-    "This is the last active administrator; keep at least one.": (
-        None,
-        N_("This is the last active administrator; keep at least one."),
-    ),
-    "You cannot deactivate your own account.": ("is_active", N_("You cannot deactivate your own account.")),
 }
 
 
@@ -128,12 +115,8 @@ def from_app_error(error: AppError, *, min_password_length: int = 0, max_token_d
         name = _field_of(item.get("loc"))
         errors.add(name, _message_for(name, str(item.get("type", ""))), **params)
     if not errors:
-        known = DETAIL_MESSAGES.get(error.detail)
-        if known is not None:
-            errors.add(known[0], known[1])
-        else:
-            errors.add(None, NOT_SAVED)
-            errors.detail = error.detail
+        errors.add(None, NOT_SAVED)
+        errors.detail = error.detail
     return errors
 
 
