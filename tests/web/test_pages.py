@@ -316,3 +316,16 @@ class TestTokens:
         revoked = post_form(client, f"/profile/tokens/{token_id.group(1)}/revoke", {}, token_from="/profile")
         assert revoked.status_code == 303
         assert "폐기됨" in client.get("/profile").text
+
+
+def test_a_crash_on_a_page_shows_the_error_page_with_the_request_id(app: FastAPI) -> None:
+    @app.get("/crash-page", dependencies=[])
+    async def crash_page() -> None:
+        raise RuntimeError("internal detail /srv/x.py")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/crash-page", headers={"Accept": "text/html"})
+    assert response.status_code == 500
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-request-id"] in response.text
+    assert "internal detail" not in response.text

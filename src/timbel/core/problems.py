@@ -62,13 +62,16 @@ def too_large_app(scope: Scope, request_id: str) -> JSONResponse:
     return problem_response(request_id, scope["path"], PayloadTooLarge("The request body is too large."))
 
 
-def crashed_app(scope: Scope, request_id: str) -> JSONResponse:
+def crashed_app(scope: Scope, request_id: str) -> Response:
     """Build the 500 response for an unexpected error (details stay in the server log)."""
-    return problem_response(
-        request_id,
-        scope["path"],
-        InternalError("An unexpected error occurred; the request id identifies it in the server log."),
-    )
+    error = InternalError("An unexpected error occurred; the request id identifies it in the server log.")
+    app = scope.get("app")
+    renderer: HtmlRenderer | None = getattr(getattr(app, "state", None), "html_error_renderer", None)
+    if renderer is not None:
+        page = renderer(Request(scope), error)
+        if page is not None:
+            return page
+    return problem_response(request_id, scope["path"], error)
 
 
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
