@@ -60,7 +60,7 @@ def small_body_client(settings: Settings) -> Iterator[TestClient]:
     limited = prepare_settings(settings.model_copy(update={"http": HttpSettings(max_body_bytes=2048)}))
     app = create_app(limited, run_jobs=False)
 
-    @app.get("/boom", dependencies=[])
+    @app.get("/api/v1/boom", dependencies=[])
     async def boom() -> None:
         raise RuntimeError("secret internal detail at /srv/timbel/thing.py line 3")
 
@@ -87,7 +87,7 @@ class TestLimitsAndCrashes:
         _is_problem(response, 413)
 
     def test_unexpected_errors_hide_internals(self, small_body_client: TestClient) -> None:
-        body = _is_problem(small_body_client.get("/boom"), 500)
+        body = _is_problem(small_body_client.get("/api/v1/boom"), 500)
         assert "secret internal detail" not in str(body)
         assert "Traceback" not in str(body)
 
