@@ -125,3 +125,28 @@ class TestAuditPages:
         assert {"user.create", "auth.login"} <= {r["action"] for r in rows}
         filtered = client.get("/admin/audit/export.csv?action=user.create").content.decode("utf-8-sig")
         assert {r["action"] for r in csv.DictReader(io.StringIO(filtered))} == {"user.create"}
+
+
+class TestDisplayTimeZone:
+    def test_audit_times_show_and_filter_in_the_configured_zone(
+        self, client: TestClient, app: FastAPI, make_user: MakeUser
+    ) -> None:
+        from datetime import UTC, datetime
+
+        from sqlalchemy import update
+
+        from timbel.audit.models import AuditEntry
+        from timbel.core.db import session_scope
+
+        admin = make_user("tz.admin", roles=("admin",))
+        sign_in(client, admin)
+        with session_scope(app.state.session_factory) as session:
+            session.execute(update(AuditEntry).values(created_at=datetime(2026, 3, 1, 0, 30, tzinfo=UTC)))
+        page = client.get("/admin/audit").text
+        assert "2026-03-01 09:30 KST" in page  # 00:30 UTC is 09:30 in Seoul
+        assert "시작 (KST)" in page
+        # 09:00 typed in the form means 09:00 KST = 00:00 UTC, so the 00:30 UTC entries match.
+        matched = client.get("/admin/audit", params={"since": "2026-03-01 09:00", "actor": "tz.admin"}).text
+        assert "2026-03-01 09:30 KST" in matched
+        later = client.get("/admin/audit", params={"since": "2026-03-01 09:31", "actor": "tz.admin"}).text
+        assert "2026-03-01 09:30 KST" not in later

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/admin/audit", tags=["web"], include_in_schema=False)
 Auditor = Annotated[Principal, Depends(require_page(Permission.admin_audit))]
 PAGE_SIZE = 50
 TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-BAD_TIME = N_("Enter a time like 2025-01-31 09:00 (UTC).")
+BAD_TIME = N_("Enter a time like 2025-01-31 09:00.")
 OUTCOME_LABELS = {"success": N_("Success"), "failure": N_("Failure"), "denied": N_("Denied")}
 Text = Annotated[str, Query(max_length=64)]
 
@@ -40,16 +41,17 @@ class Filters:
     errors: FormErrors
 
 
-def _parse_time(value: str) -> datetime | None:
+def _parse_time(value: str, tz: tzinfo) -> datetime | None:
     for fmt in TIME_FORMATS:
         try:
-            return datetime.strptime(value, fmt).replace(tzinfo=UTC)
+            return datetime.strptime(value, fmt).replace(tzinfo=tz)
         except ValueError:
             continue
     return None
 
 
 def audit_filters(
+    request: Request,
     actor: Text = "",
     action: Text = "",
     target_type: Text = "",
@@ -57,7 +59,8 @@ def audit_filters(
     since: Text = "",
     until: Text = "",
 ) -> Filters:
-    """Read the filter form from the query string (times are UTC; bad times are reported, not applied)."""
+    """Read the filter form (times in the display time zone; bad times are reported, not applied)."""
+    tz = ZoneInfo(request.app.state.settings.i18n.timezone)
     values = {
         "actor": actor.strip(),
         "action": action.strip(),
@@ -69,7 +72,7 @@ def audit_filters(
     errors = FormErrors()
     times: dict[str, datetime | None] = {}
     for name in ("since", "until"):
-        times[name] = _parse_time(values[name]) if values[name] else None
+        times[name] = _parse_time(values[name], tz) if values[name] else None
         if values[name] and times[name] is None:
             errors.add(name, BAD_TIME)
     flt = AuditFilter(

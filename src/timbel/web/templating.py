@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.requests import Request
 
 from timbel import __version__
@@ -95,11 +97,14 @@ def _is_active(href: str, path: str) -> bool:
     return path == href if href == "/" else path == href or path.startswith(href + "/")
 
 
-def format_datetime(value: datetime | None) -> str:
-    """Show a timestamp in UTC, to the minute."""
+@pass_context
+def format_datetime(context: Context, value: datetime | None) -> str:
+    """Show a timestamp in the configured display time zone, to the minute, with the zone's name."""
     if value is None:
         return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    tz = context.get("display_tz") or UTC
+    local = value.astimezone(tz)
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 
 
 def query_url(path: str, params: Mapping[str, Any]) -> str:
@@ -144,6 +149,7 @@ def render(
     path = request.url.path
     here = path + ("?" + request.url.query if request.url.query else "")
     flash = flash_message(request)
+    display_tz = ZoneInfo(settings.i18n.timezone)
     shared: dict[str, Any] = {
         "request": request,
         "principal": principal,
@@ -154,6 +160,8 @@ def render(
         "flash": flash,
         "current_path": here,
         "version": __version__,
+        "display_tz": display_tz,
+        "tz_label": datetime.now(display_tz).tzname() or settings.i18n.timezone,
     }
     shared.update(context or {})
     with i18n.use_locale(locale):
