@@ -22,6 +22,7 @@ from timbel.core.logging import configure_logging
 from timbel.core.metrics import PlatformMetrics
 from timbel.core.middleware import PlatformMiddleware
 from timbel.core.problems import crashed_app, install_error_handlers, too_large_app
+from timbel.core.security import AccessTokenVerifier
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
 from timbel.web.setup import install_web
@@ -68,6 +69,9 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.jobs = jobs
     app.state.principal_cache = PrincipalCache(settings.auth.principal_cache_seconds)
+    app.state.token_verifier = AccessTokenVerifier(
+        key=settings.secret(), issuer=settings.auth.jwt_issuer, audience=settings.auth.jwt_audience
+    )
 
     def audit_fallback(ctx: AuditContext, status: int) -> None:
         from timbel.audit import service as audit_service

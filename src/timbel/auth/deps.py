@@ -15,17 +15,17 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from timbel.audit.service import AuditContext
 from timbel.auth import tokens as token_service
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import AUTH_CHANGED, Principal, PrincipalCache
 from timbel.core.db import session_scope, utcnow
-from timbel.core.deps import get_audit_context
 from timbel.core.errors import AuthenticationRequired, PermissionDenied
 from timbel.core.security import (
     API_TOKEN_PREFIX,
+    AccessTokenVerifier,
     InvalidToken,
     constant_time_equals,
-    decode_access_token,
     hmac_hex,
     new_opaque_token,
     token_digest,
@@ -83,8 +83,9 @@ async def _load(request: Request, key: str, loader: Callable[..., Principal | No
 
 def _bind(request: Request, principal: Principal) -> Principal:
     request.state.principal = principal
-    ctx = get_audit_context(request)
-    ctx.actor_id, ctx.actor_name = principal.user_id, principal.username
+    ctx: AuditContext | None = getattr(request.state, "audit", None)
+    if ctx is not None:  # built before authentication ran; otherwise it reads the principal itself
+        ctx.actor_id, ctx.actor_name = principal.user_id, principal.username
     return principal
 
 
@@ -95,20 +96,15 @@ async def bearer_principal(request: Request) -> Principal | None:
     if scheme.lower() != "bearer" or not credential.strip():
         return None
     credential = credential.strip()
-    settings: Settings = request.app.state.settings
     if credential.startswith(API_TOKEN_PREFIX):
         return await _load(
             request,
             "api:" + token_digest(credential),
             lambda s: token_service.principal_for_api_token(s, raw_token=credential),
         )
+    verifier: AccessTokenVerifier = request.app.state.token_verifier
     try:
-        claims = decode_access_token(
-            credential,
-            key=settings.secret(),
-            issuer=settings.auth.jwt_issuer,
-            audience=settings.auth.jwt_audience,
-        )
+        claims = verifier.verify(credential)
     except InvalidToken:
         return None
     return await _load(

@@ -54,15 +54,18 @@ def client_ip(request: Request) -> str | None:
 
 
 def get_audit_context(request: Request) -> AuditContext:
-    """Return the request's audit context (actor filled in by authentication)."""
+    """Return the request's audit context, with the authenticated caller as actor."""
     ctx: AuditContext | None = getattr(request.state, "audit", None)
     if ctx is None:
+        principal = getattr(request.state, "principal", None)
         ctx = AuditContext(
+            actor_id=principal.user_id if principal else None,
+            actor_name=principal.username if principal else None,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
             request_id=getattr(request.state, "request_id", None),
             method=request.method,
-            path=request.url.path,
+            path=request.scope["path"],
         )
         request.state.audit = ctx
     return ctx

@@ -13,9 +13,10 @@ from timbel.core.settings import Settings
 def configure_logging(settings: Settings) -> None:
     """Route stdlib and structlog output through one structured pipeline."""
     level = logging.getLevelNamesMapping().get(settings.log.level.upper(), logging.INFO)
+    as_json = settings.log.json_output if settings.log.json_output is not None else not sys.stderr.isatty()
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
-        if settings.log.json_output
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(

@@ -51,6 +51,7 @@ class PlatformMiddleware:
         self.crashed = crashed
         self.audit_fallback = audit_fallback
         self.access_log = access_log
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,11 +103,20 @@ class PlatformMiddleware:
         self._observe(scope, status, start, request_id)
         if self.audit_fallback is not None and scope["method"] in UNSAFE_METHODS:
             ctx: AuditContext | None = state.get("audit")
-            authenticated = state.get("principal") is not None
+            principal = state.get("principal")
+            authenticated = principal is not None
             anonymous_public = not authenticated and state.get("public_route", False)
             worth_recording = authenticated or (status < 400 and not anonymous_public)
             if (ctx is None or not ctx.recorded) and worth_recording:
-                ctx = ctx or AuditContext(request_id=request_id, method=scope["method"], path=scope["path"])
+                ctx = ctx or AuditContext(
+                    actor_id=principal.user_id if principal else None,
+                    actor_name=principal.username if principal else None,
+                    ip=scope["client"][0] if scope.get("client") else None,
+                    user_agent=_header(scope, b"user-agent"),
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                )
                 await run_in_threadpool(self.audit_fallback, ctx, status)
 
     def _observe(self, scope: Scope, status: int, start: float, request_id: str) -> None:
@@ -114,8 +124,16 @@ class PlatformMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "<unmatched>"
         method = scope["method"]
-        self.metrics.requests.labels(method, template, str(status)).inc()
-        self.metrics.latency.labels(method, template).observe(elapsed)
+        key = (method, template, status)
+        children = self._children.get(key)
+        if children is None:  # labels() validates and locks; resolve each series once
+            children = (
+                self.metrics.requests.labels(method, template, str(status)),
+                self.metrics.latency.labels(method, template),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
         if self.access_log:
             log.info(
                 "request",
@@ -127,12 +145,16 @@ class PlatformMiddleware:
             )
 
 
-def _incoming_request_id(scope: Scope) -> str | None:
+def _header(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            text = value.decode("latin-1")
-            return text if _REQUEST_ID.match(text) else None
+        if name == wanted:
+            return str(value.decode("latin-1"))
     return None
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    text = _header(scope, b"x-request-id")
+    return text if text is not None and _REQUEST_ID.match(text) else None
 
 
 def _content_length(scope: Scope) -> int | None:

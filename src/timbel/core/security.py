@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -70,6 +72,11 @@ class AccessClaims:
     token_id: str
     expires_at: datetime
 
+    @property
+    def expired(self) -> bool:
+        """Tell whether the token has expired by now."""
+        return self.expires_at.timestamp() <= time.time()
+
 
 class InvalidToken(Exception):
     """An access token failed verification."""
@@ -123,3 +130,31 @@ def decode_access_token(token: str, *, key: str, issuer: str, audience: str) -> 
         token_id=str(claims["jti"]),
         expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )
+
+
+class AccessTokenVerifier:
+    """Verify access JWTs, remembering each verified token until it expires.
+
+    Checking an HS256 signature and the claims costs as much as the rest of an
+    authenticated request; a token seen before is only checked for expiry.
+    """
+
+    def __init__(self, *, key: str, issuer: str, audience: str, max_entries: int = 20_000) -> None:
+        self._key, self._issuer, self._audience = key, issuer, audience
+        self._max_entries = max_entries
+        self._verified: dict[str, AccessClaims] = {}
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> AccessClaims:
+        """Return the claims of a valid, unexpired token or raise InvalidToken."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = decode_access_token(token, key=self._key, issuer=self._issuer, audience=self._audience)
+            with self._lock:
+                if len(self._verified) >= self._max_entries:
+                    self._verified.clear()
+                self._verified[token] = claims
+        elif claims.expired:
+            self._verified.pop(token, None)
+            raise InvalidToken("Signature has expired")
+        return claims

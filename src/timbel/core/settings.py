@@ -75,7 +75,8 @@ class LogSettings(BaseModel):
     """Structured logging."""
 
     level: str = "INFO"
-    json_output: bool = Field(default=False, alias="json")
+    # None: JSON lines when stderr is not a terminal (servers, CI), readable text on a terminal.
+    json_output: bool | None = Field(default=None, alias="json")
     access: bool = True
 
     model_config = {"populate_by_name": True}
