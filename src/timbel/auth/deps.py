@@ -177,7 +177,8 @@ PermissionCheck = Callable[..., Awaitable[Principal]]
 def require(permission: Permission | None = None) -> PermissionCheck:
     """API dependency: authenticate by bearer token and require a permission (None = any user)."""
 
-    async def check(request: Request, principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await api_principal(request)  # called directly: one dependency level less per request
         if permission is not None and not principal.has(permission):
             raise PermissionDenied(f"This needs the permission {permission.value}.")
         return principal

@@ -10,6 +10,7 @@ See docs/decisions/0003-principal-cache.md.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ class Principal:
     api_token_id: str | None = None
     expires_at: datetime | None = None
     me_view: dict[str, Any] = field(default_factory=dict, compare=False)
+    me_json: bytes = field(default=b"{}", compare=False)
 
     def has(self, permission: Permission) -> bool:
         """Tell whether the caller holds a permission."""
@@ -121,6 +123,7 @@ def load_user_principal(
         api_token_id=api_token.id if api_token else None,
         expires_at=expires_at,
         me_view=me_view,
+        me_json=json.dumps(me_view, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
     )
 
 

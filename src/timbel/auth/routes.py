@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response, status
-from fastapi.responses import JSONResponse
 
 from timbel.auth import service as user_service
 from timbel.auth import tokens as token_service
@@ -70,9 +69,9 @@ def logout(
 
 
 @router.get("/users/me", response_model=UserMe)
-async def read_me(principal: CurrentUser) -> JSONResponse:
+async def read_me(principal: CurrentUser) -> Response:
     """Return the signed-in user with effective roles, permissions and domains."""
-    return JSONResponse(principal.me_view)
+    return Response(principal.me_json, media_type="application/json")
 
 
 @router.patch("/users/me")

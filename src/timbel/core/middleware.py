@@ -91,8 +91,10 @@ class PlatformMiddleware:
                     raise BodyTooLarge
             return message
 
+        # Without a declared length or chunked encoding no body follows (a typical GET): nothing to count.
+        may_stream = declared is not None or _header(scope, b"transfer-encoding") is not None
         try:
-            await self.app(scope, limited_receive, send_wrapper)
+            await self.app(scope, limited_receive if may_stream else receive, send_wrapper)
         except BodyTooLarge:
             await self.too_large(scope, request_id)(scope, receive, send_wrapper)
         except Exception:
@@ -102,22 +104,30 @@ class PlatformMiddleware:
             await self.crashed(scope, request_id)(scope, receive, send_wrapper)
         self._observe(scope, status, start, request_id)
         if self.audit_fallback is not None and scope["method"] in UNSAFE_METHODS:
-            ctx: AuditContext | None = state.get("audit")
-            principal = state.get("principal")
-            authenticated = principal is not None
-            anonymous_public = not authenticated and state.get("public_route", False)
-            worth_recording = authenticated or (status < 400 and not anonymous_public)
-            if (ctx is None or not ctx.recorded) and worth_recording:
-                ctx = ctx or AuditContext(
-                    actor_id=principal.user_id if principal else None,
-                    actor_name=principal.username if principal else None,
-                    ip=scope["client"][0] if scope.get("client") else None,
-                    user_agent=_header(scope, b"user-agent"),
-                    request_id=request_id,
-                    method=scope["method"],
-                    path=scope["path"],
-                )
-                await run_in_threadpool(self.audit_fallback, ctx, status)
+            await self._audit_unrecorded(scope, state, status, request_id)
+
+    async def _audit_unrecorded(
+        self, scope: Scope, state: dict[str, Any], status: int, request_id: str
+    ) -> None:
+        """Record a generic entry for a mutation no service audited (authenticated, or a success)."""
+        assert self.audit_fallback is not None
+        ctx: AuditContext | None = state.get("audit")
+        principal = state.get("principal")
+        authenticated = principal is not None
+        anonymous_public = not authenticated and state.get("public_route", False)
+        worth_recording = authenticated or (status < 400 and not anonymous_public)
+        if (ctx is not None and ctx.recorded) or not worth_recording:
+            return
+        ctx = ctx or AuditContext(
+            actor_id=principal.user_id if principal else None,
+            actor_name=principal.username if principal else None,
+            ip=scope["client"][0] if scope.get("client") else None,
+            user_agent=_header(scope, b"user-agent"),
+            request_id=request_id,
+            method=scope["method"],
+            path=scope["path"],
+        )
+        await run_in_threadpool(self.audit_fallback, ctx, status)
 
     def _observe(self, scope: Scope, status: int, start: float, request_id: str) -> None:
         elapsed = time.perf_counter() - start
