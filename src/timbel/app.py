@@ -18,7 +18,7 @@ from timbel.auth.principal import PrincipalCache
 from timbel.auth.routes import router as auth_router
 from timbel.core.db import create_db_engine, create_session_factory, session_scope
 from timbel.core.jobs import JobRuntime
-from timbel.core.logging import configure_logging
+from timbel.core.logging import AccessLog, configure_logging, wants_json
 from timbel.core.metrics import PlatformMetrics
 from timbel.core.middleware import PlatformMiddleware
 from timbel.core.problems import crashed_app, install_error_handlers, too_large_app
@@ -87,10 +87,11 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
             )
 
     install_error_handlers(app)
-    app.include_router(system_router)
+    # Routers are tried in order (FastAPI 0.165 does not flatten them): hot API routes first.
     app.include_router(auth_router)
     app.include_router(users_admin_router)
     app.include_router(audit_router)
+    app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(
@@ -100,6 +101,6 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
         too_large=too_large_app,
         crashed=crashed_app,
         audit_fallback=audit_fallback,
-        access_log=settings.log.access,
+        access_log=AccessLog(as_json=wants_json(settings)) if settings.log.access else None,
     )
     return app

@@ -9,6 +9,7 @@ declares one of: ``public`` (visible exception), ``require(...)`` or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -61,10 +62,15 @@ class CsrfFailed(PermissionDenied):
 
 
 async def _load(request: Request, key: str, loader: Callable[..., Principal | None]) -> Principal | None:
+    """Return the cached principal for a credential, or load it once for all concurrent callers."""
     cache: PrincipalCache = request.app.state.principal_cache
     cached = cache.get(key)
     if cached is not None:
         return cached
+    inflight: dict[str, asyncio.Future[Principal | None]] = cache.inflight
+    pending = inflight.get(key)
+    if pending is not None:  # another request is loading the same credential right now
+        return await asyncio.shield(pending)
     generation = cache.generation
     factory = request.app.state.session_factory
 
@@ -75,7 +81,20 @@ async def _load(request: Request, key: str, loader: Callable[..., Principal | No
             session.info.pop(AUTH_CHANGED, None)
         return principal
 
-    principal = await run_in_threadpool(run)
+    future: asyncio.Future[Principal | None] = asyncio.get_running_loop().create_future()
+    inflight[key] = future
+    try:
+        principal = await run_in_threadpool(run)
+    except Exception as exc:
+        future.set_exception(exc)
+        future.exception()  # mark retrieved: waiters re-raise it, nobody else must
+        raise
+    except BaseException:
+        future.cancel()
+        raise
+    finally:
+        inflight.pop(key, None)
+    future.set_result(principal)
     if principal is not None:
         cache.put(key, principal, generation=generation)
     return principal

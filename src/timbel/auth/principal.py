@@ -10,6 +10,7 @@ See docs/decisions/0003-principal-cache.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -136,6 +137,8 @@ class PrincipalCache:
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
         self._generation = 0
+        # Loads in progress, so concurrent misses on one credential share a single query.
+        self.inflight: dict[str, asyncio.Future[Principal | None]] = {}
 
     def get(self, key: str) -> Principal | None:
         """Return a fresh cached principal or None."""

@@ -8,6 +8,7 @@ routes that forget.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timbel.audit.service import AuditContext
-from timbel.core.db import new_id
+from timbel.core.logging import AccessLog
 from timbel.core.metrics import PlatformMetrics
 
 log = structlog.get_logger("timbel.http")
@@ -42,7 +43,7 @@ class PlatformMiddleware:
         too_large: Callable[[Scope, str], Any],
         crashed: Callable[[Scope, str], Any],
         audit_fallback: Callable[[AuditContext, int], None] | None = None,
-        access_log: bool = True,
+        access_log: AccessLog | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
@@ -58,7 +59,7 @@ class PlatformMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = _incoming_request_id(scope) or new_id()
+        request_id = _incoming_request_id(scope) or os.urandom(16).hex()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -144,9 +145,8 @@ class PlatformMiddleware:
             self._children[key] = children
         children[0].inc()
         children[1].observe(elapsed)
-        if self.access_log:
-            log.info(
-                "request",
+        if self.access_log is not None:
+            self.access_log.write(
                 method=method,
                 route=template,
                 status=status,
