@@ -44,6 +44,7 @@ def test_a_broken_stream_never_fails_the_request() -> None:
     read_fd, write_fd = os.pipe()
     os.close(read_fd)  # nobody reads: the write fails with a broken pipe
     try:
-        AccessLog(as_json=True, fd=write_fd).write(method="GET", route="/", status=200, ms=0.1, request_id="x")
+        log = AccessLog(as_json=True, fd=write_fd)
+        log.write(method="GET", route="/", status=200, ms=0.1, request_id="x")
     finally:
         os.close(write_fd)
