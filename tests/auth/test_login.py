@@ -169,3 +169,24 @@ class TestPasswordPolicy:
         assert good.status_code == 204
         assert _attempt(client, account.username, account.password)[0] == 401
         assert _attempt(client, account.username, "Granite-Orbit-58")[0] == 200
+
+
+class TestPendingPasswordChange:
+    def test_a_one_time_password_only_allows_changing_it(
+        self, client: TestClient, make_user: MakeUser
+    ) -> None:
+        account = make_user(roles=("admin",), must_change_password=True)
+        pair = _attempt(client, account.username, account.password)[1]
+        headers = {"Authorization": f"Bearer {pair['access_token']}"}
+        assert client.get("/api/v1/users/me", headers=headers).json()["must_change_password"] is True
+        blocked = client.get("/api/v1/users", headers=headers)
+        assert blocked.status_code == 403
+        assert blocked.json()["code"] == "password-change-required"
+        assert client.get("/api/v1/users/me/tokens", headers=headers).status_code == 403
+        changed = client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": account.password, "new_password": "Granite-Orbit-58"},
+            headers=headers,
+        )
+        assert changed.status_code == 204
+        assert client.get("/api/v1/users", headers=headers).status_code == 200

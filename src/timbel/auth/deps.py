@@ -193,11 +193,17 @@ def public(request: Request) -> None:
 PermissionCheck = Callable[..., Awaitable[Principal]]
 
 
-def require(permission: Permission | None = None) -> PermissionCheck:
-    """API dependency: authenticate by bearer token and require a permission (None = any user)."""
+def require(permission: Permission | None = None, *, allow_password_change: bool = False) -> PermissionCheck:
+    """API dependency: authenticate by bearer token and require a permission (None = any user).
+
+    A user who must change their password (one-time or reset password) may only use the routes
+    that allow it: reading themselves, changing the password, signing out.
+    """
 
     async def check(request: Request) -> Principal:
         principal = await api_principal(request)  # called directly: one dependency level less per request
+        if principal.must_change_password and not allow_password_change:
+            raise PasswordChangeRequired("Change your password first (POST /api/v1/users/me/password).")
         if permission is not None and not principal.has(permission):
             raise PermissionDenied(f"This needs the permission {permission.value}.")
         return principal
@@ -230,4 +236,6 @@ def require_page(
 
 
 CurrentUser = Annotated[Principal, Depends(require())]
+# The routes a user who must change their password may still call.
+PendingPasswordUser = Annotated[Principal, Depends(require(allow_password_change=True))]
 PageUser = Annotated[Principal, Depends(require_page())]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from timbel.auth import service as user_service
 from timbel.auth import tokens as token_service
-from timbel.auth.deps import CurrentUser, public
+from timbel.auth.deps import CurrentUser, PendingPasswordUser, public
 from timbel.auth.models import AuthSession
 from timbel.auth.schemas import (
     ApiTokenCreate,
@@ -51,7 +51,7 @@ def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep, au
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(
-    principal: CurrentUser, session: SessionDep, audit: AuditDep, body: LogoutRequest | None = None
+    principal: PendingPasswordUser, session: SessionDep, audit: AuditDep, body: LogoutRequest | None = None
 ) -> Response:
     """End the caller's session (or the one a given refresh token belongs to, if it is the caller's)."""
     session_id = principal.session_id
@@ -69,7 +69,7 @@ def logout(
 
 
 @router.get("/users/me", response_model=UserMe)
-async def read_me(principal: CurrentUser) -> Response:
+async def read_me(principal: PendingPasswordUser) -> Response:
     """Return the signed-in user with effective roles, permissions and domains."""
     return Response(principal.me_json, media_type="application/json")
 
@@ -97,7 +97,11 @@ def update_me(
 
 @router.post("/users/me/password", status_code=status.HTTP_204_NO_CONTENT)
 def change_my_password(
-    body: PasswordChange, principal: CurrentUser, session: SessionDep, settings: SettingsDep, audit: AuditDep
+    body: PasswordChange,
+    principal: PendingPasswordUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditDep,
 ) -> Response:
     """Change one's own password; other sessions of the user end."""
     user = user_service.get_or_raise(session, user_id=principal.user_id)
