@@ -48,7 +48,7 @@ def test_naive_datetimes_are_refused(app: FastAPI, make_user: MakeUser) -> None:
     try:
         user = session.get(User, account.id)
         assert user is not None
-        user.last_login_at = datetime(2026, 3, 1, 9, 30)  # noqa: DTZ001 - the point of the test
+        user.last_login_at = datetime(2026, 3, 1, 9, 30)  # naive on purpose
         with pytest.raises(StatementError, match="naive datetimes"):
             session.flush()
     finally:
