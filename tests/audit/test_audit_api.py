@@ -94,7 +94,7 @@ class TestQuerying:
             )
         page = client.get(
             "/api/v1/audit",
-            params={"action": "user.create", "actor": "auditor", "page_size": 2},
+            params={"action": "user.create", "actor": "auditor", "per_page": 2},
             headers=headers,
         ).json()
         assert page["total"] == 3

@@ -124,11 +124,11 @@ class TestUpdate:
         headers = login(client, make_user("zadmin", roles=("admin",)))
         for name in ("alpha", "alpine", "beta"):
             make_user(name, roles=("viewer",))
-        page = client.get("/api/v1/users", params={"q": "alp", "page_size": 1}, headers=headers).json()
+        page = client.get("/api/v1/users", params={"q": "alp", "per_page": 1}, headers=headers).json()
         assert page["total"] == 2
         assert [u["username"] for u in page["items"]] == ["alpha"]
         page2 = client.get(
-            "/api/v1/users", params={"q": "alp", "page_size": 1, "page": 2}, headers=headers
+            "/api/v1/users", params={"q": "alp", "per_page": 1, "page": 2}, headers=headers
         ).json()
         assert [u["username"] for u in page2["items"]] == ["alpine"]
         assert client.get("/api/v1/users/nope", headers=headers).status_code == 404

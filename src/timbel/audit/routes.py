@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from timbel.audit import service as audit_service
-from timbel.audit.schemas import AuditEntryRead, AuditPage
+from timbel.audit.schemas import AuditEntryRead
 from timbel.audit.service import AuditFilter
 from timbel.auth.deps import require
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
 from timbel.core.db import utcnow
 from timbel.core.deps import SessionDep
+from timbel.core.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require(Permission.admin_audit))]
@@ -45,16 +46,15 @@ FilterDep = Annotated[AuditFilter, Depends(audit_filter)]
 
 @router.get("")
 def list_audit_entries(
-    _: Auditor,
-    session: SessionDep,
-    flt: FilterDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> AuditPage:
+    _: Auditor, session: SessionDep, flt: FilterDep, paging: PageDep
+) -> Page[AuditEntryRead]:
     """List audit entries, newest first."""
-    rows, total = audit_service.list_entries(session, flt=flt, page=page, page_size=page_size)
-    return AuditPage(
-        items=[AuditEntryRead.model_validate(r) for r in rows], total=total, page=page, page_size=page_size
+    rows, total = audit_service.list_entries(session, flt=flt, page=paging.page, per_page=paging.per_page)
+    return Page[AuditEntryRead](
+        items=[AuditEntryRead.model_validate(r) for r in rows],
+        total=total,
+        page=paging.page,
+        per_page=paging.per_page,
     )
 
 

@@ -28,12 +28,3 @@ class AuditEntryRead(BaseModel):
     request_id: str | None
     method: str | None
     path: str | None
-
-
-class AuditPage(BaseModel):
-    """A page of audit entries, newest first."""
-
-    items: list[AuditEntryRead]
-    total: int
-    page: int
-    page_size: int

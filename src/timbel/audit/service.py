@@ -129,15 +129,15 @@ def _filtered(stmt: Select[Any], flt: AuditFilter) -> Select[Any]:
 
 
 def list_entries(
-    session: Session, *, flt: AuditFilter, page: int, page_size: int
+    session: Session, *, flt: AuditFilter, page: int, per_page: int
 ) -> tuple[list[AuditEntry], int]:
     """Return one page of matching entries, newest first, and the total count."""
     total = session.scalar(_filtered(select(func.count(AuditEntry.id)), flt)) or 0
     rows = session.scalars(
         _filtered(select(AuditEntry), flt)
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     return list(rows), total
 

@@ -98,7 +98,7 @@ def audit_log(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> HTMLResponse:
     """List audit entries, newest first, with filters and paging."""
-    rows, total = audit_service.list_entries(session, flt=filters.flt, page=page, page_size=PAGE_SIZE)
+    rows, total = audit_service.list_entries(session, flt=filters.flt, page=page, per_page=PAGE_SIZE)
     context: dict[str, Any] = {
         "rows": rows,
         "total": total,

@@ -14,12 +14,12 @@ from timbel.auth.schemas import (
     DomainMembershipSet,
     PasswordReset,
     UserCreate,
-    UserPage,
     UserRead,
     UserUpdate,
     user_read,
 )
 from timbel.core.deps import AuditDep, SessionDep, SettingsDep
+from timbel.core.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 AdminUser = Annotated[Principal, Depends(require(Permission.admin_users))]
@@ -29,18 +29,19 @@ AdminUser = Annotated[Principal, Depends(require(Permission.admin_users))]
 def list_users(
     _: AdminUser,
     session: SessionDep,
+    paging: PageDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
     active: bool | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> UserPage:
+) -> Page[UserRead]:
     """List accounts, filtered by text and active flag."""
-    users, total = user_service.list_users(session, query=q, active=active, page=page, page_size=page_size)
-    return UserPage(
+    users, total = user_service.list_users(
+        session, query=q, active=active, page=paging.page, per_page=paging.per_page
+    )
+    return Page[UserRead](
         items=[user_read(u, user_service.domains_of(session, user_id=u.id)) for u in users],
         total=total,
-        page=page,
-        page_size=page_size,
+        page=paging.page,
+        per_page=paging.per_page,
     )
 
 

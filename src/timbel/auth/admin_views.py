@@ -62,7 +62,7 @@ def user_list(
     """List accounts with search and paging (the table alone for HTMX searches)."""
     active = ACTIVE_FILTERS.get(status)
     users, total = user_service.list_users(
-        session, query=q or None, active=active, page=page, page_size=PAGE_SIZE
+        session, query=q or None, active=active, page=page, per_page=PAGE_SIZE
     )
     context = {
         "rows": [{"user": u, "domains": user_service.domains_of(session, user_id=u.id)} for u in users],

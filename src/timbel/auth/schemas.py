@@ -147,15 +147,6 @@ class UserMe(BaseModel):
     credential: str
 
 
-class UserPage(BaseModel):
-    """A page of users."""
-
-    items: list[UserRead]
-    total: int
-    page: int
-    page_size: int
-
-
 class ApiTokenCreate(BaseModel):
     """A personal API token request."""
 

@@ -45,7 +45,7 @@ def count(session: Session) -> int:
 
 
 def list_users(
-    session: Session, *, query: str | None, active: bool | None, page: int, page_size: int
+    session: Session, *, query: str | None, active: bool | None, page: int, per_page: int
 ) -> tuple[list[User], int]:
     """Return a page of users ordered by username, filtered by text and active flag."""
     stmt = select(User)
@@ -61,7 +61,7 @@ def list_users(
     if active is not None:
         stmt = stmt.where(User.is_active == active)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(User.username).offset((page - 1) * page_size).limit(page_size)).all()
+    rows = session.scalars(stmt.order_by(User.username).offset((page - 1) * per_page).limit(per_page)).all()
     return list(rows), total
 
 
