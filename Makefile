@@ -11,7 +11,7 @@ VENDOR_STAMP := src/timbel/web/static/vendor/.installed
 TEST_DEBIAN_PACKAGES := postgresql redis-server chromium fonts-noto-cjk wrk
 PYTEST_ARGS ?=
 
-.PHONY: run setup test lint typecheck pytest pytest-sqlite pytest-postgres debian-packages bench clean
+.PHONY: run setup test lint format typecheck pytest pytest-sqlite pytest-postgres debian-packages bench clean
 
 run: setup
 	$(VENV)/bin/timbel serve
@@ -39,6 +39,10 @@ test: setup debian-packages lint typecheck pytest
 lint:
 	$(VENV)/bin/ruff check src tests bench migrations scripts
 	$(VENV)/bin/ruff format --check src tests bench migrations scripts
+
+format:
+	$(VENV)/bin/ruff format src tests bench migrations scripts
+	$(VENV)/bin/ruff check --fix src tests bench migrations scripts
 
 typecheck:
 	$(VENV)/bin/mypy --strict src/

@@ -70,3 +70,19 @@ def test_migrations_are_forward_only() -> None:
 
     for script in (Path(migrate.MIGRATIONS_DIR) / "versions").glob("*.py"):
         assert 'raise NotImplementedError("migrations are forward-only")' in script.read_text(), script.name
+
+
+def test_existing_domains_survive_the_catalog_upgrade(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0001")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO domains (id, code, name, created_at) "
+                "VALUES ('d1', 'kb', '국민은행', '2026-01-01')"
+            )
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        row = connection.execute(text("SELECT code, name, priority, industry, contacts FROM domains")).one()
+    assert (row.code, row.name, row.priority, row.industry) == ("kb", "국민은행", "medium", "")
+    assert row.contacts in ([], "[]")
