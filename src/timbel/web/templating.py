@@ -54,6 +54,10 @@ class MenuSection:
 MENU: tuple[MenuSection, ...] = (
     MenuSection(None, (MenuItem(N_("Home"), "/"),)),
     MenuSection(
+        N_("Knowledge catalog"),
+        (MenuItem(N_("Customer domains"), "/catalog/domains", Permission.catalog_read),),
+    ),
+    MenuSection(
         N_("System administration"),
         (
             MenuItem(N_("Users and roles"), "/admin/users", Permission.admin_users),
