@@ -16,6 +16,7 @@ from timbel.audit.service import AuditContext
 from timbel.auth.admin_routes import router as users_admin_router
 from timbel.auth.principal import PrincipalCache
 from timbel.auth.routes import router as auth_router
+from timbel.catalog.project_routes import router as project_router
 from timbel.catalog.routes import router as catalog_router
 from timbel.core.db import create_db_engine, create_session_factory, session_scope
 from timbel.core.jobs import JobRuntime
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(users_admin_router)
     app.include_router(audit_router)
     app.include_router(catalog_router)
+    app.include_router(project_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

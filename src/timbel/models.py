@@ -10,7 +10,7 @@ from timbel.auth.models import (
     User,
     UserRole,
 )
-from timbel.catalog.models import Domain
+from timbel.catalog.models import Domain, Project, WorkGroup
 from timbel.core.db import Base
 
 __all__ = [
@@ -21,7 +21,9 @@ __all__ = [
     "Domain",
     "DomainMembership",
     "LoginThrottle",
+    "Project",
     "RefreshToken",
     "User",
     "UserRole",
+    "WorkGroup",
 ]

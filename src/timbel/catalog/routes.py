@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from timbel.auth.deps import require
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
+from timbel.catalog import project_service
 from timbel.catalog import service as catalog_service
 from timbel.catalog.schemas import DomainCreate, DomainMembers, DomainRead, DomainUpdate, Priority
 from timbel.core.deps import AuditDep, SessionDep
+from timbel.core.errors import Conflict, PermissionDenied
 from timbel.core.pagination import Page, PageDep
 
 router = APIRouter(prefix="/api/v1/domains", tags=["catalog"])
@@ -75,10 +77,26 @@ def update_domain(
 
 
 @router.delete("/{domain_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_domain(domain_id: str, principal: Writer, session: SessionDep, audit: AuditDep) -> Response:
-    """Delete a domain and its memberships."""
+def delete_domain(
+    domain_id: str,
+    principal: Writer,
+    session: SessionDep,
+    audit: AuditDep,
+    cascade: Annotated[bool, Query(description="Also delete its projects (administrators only).")] = False,
+) -> Response:
+    """Delete a domain and its memberships; one that still has projects needs an administrator's cascade."""
     domain = catalog_service.get_visible_or_raise(session, principal=principal, domain_id=domain_id)
-    catalog_service.delete(session, domain=domain, ctx=audit)
+    projects = project_service.count_in_domain(session, domain_id=domain.id)
+    if projects and not cascade:
+        raise Conflict(
+            f"The domain still has {projects} project(s); an administrator can delete it with cascade=true.",
+            errors=[
+                {"loc": ["query", "cascade"], "type": "domain.has_children", "msg": f"{projects} projects"}
+            ],
+        )
+    if projects and not principal.has(Permission.admin_users):
+        raise PermissionDenied("Only an administrator can delete a domain together with its projects.")
+    catalog_service.delete(session, domain=domain, ctx=audit, cascaded_projects=projects)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

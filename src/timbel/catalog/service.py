@@ -154,8 +154,8 @@ def update(session: Session, *, domain: Domain, data: DomainUpdate, ctx: AuditCo
     return domain
 
 
-def delete(session: Session, *, domain: Domain, ctx: AuditContext) -> None:
-    """Delete a domain; its memberships go with it (projects and systems will block it)."""
+def delete(session: Session, *, domain: Domain, ctx: AuditContext, cascaded_projects: int = 0) -> None:
+    """Delete a domain with its memberships (and projects, when the caller chose to cascade)."""
     member_count = count_members(session, domain_id=domain.id)
     code, domain_id = domain.code, domain.id
     session.delete(domain)
