@@ -140,7 +140,7 @@ class ProjectFields(BaseModel):
 class ProjectCreate(ProjectFields):
     """A new project in a domain."""
 
-    domain_id: str
+    domain_id: str = Field(min_length=1, max_length=36)
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=20_000)
     status: ProjectStatus = ProjectStatus.draft

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from timbel.audit.views import router as audit_pages
 from timbel.auth.admin_views import router as user_admin_pages
 from timbel.auth.views import router as auth_pages
+from timbel.catalog.project_views import router as project_pages
 from timbel.catalog.views import router as catalog_pages
 from timbel.core.settings import Settings
 from timbel.web import i18n
@@ -23,4 +24,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(user_admin_pages)
     app.include_router(audit_pages)
     app.include_router(catalog_pages)
+    app.include_router(project_pages)
     app.state.html_error_renderer = render_html_error

@@ -55,7 +55,10 @@ MENU: tuple[MenuSection, ...] = (
     MenuSection(None, (MenuItem(N_("Home"), "/"),)),
     MenuSection(
         N_("Knowledge catalog"),
-        (MenuItem(N_("Customer domains"), "/catalog/domains", Permission.catalog_read),),
+        (
+            MenuItem(N_("Customer domains"), "/catalog/domains", Permission.catalog_read),
+            MenuItem(N_("Projects"), "/catalog/projects", Permission.catalog_read),
+        ),
     ),
     MenuSection(
         N_("System administration"),
