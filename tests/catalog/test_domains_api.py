@@ -181,3 +181,16 @@ class TestVisibility:
         with session_scope(app.state.session_factory) as session:
             entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "domain.members_change"))
             assert entry is not None and entry.changes["added"] == [member.id]
+
+
+class TestSearchText:
+    def test_wildcards_are_searched_literally(self, client: TestClient, make_user: MakeUser) -> None:
+        headers = login(client, make_user("wild.admin", roles=("admin",)))
+        _create(client, headers, code="plain", name="국민은행", description="no special characters")
+        _create(client, headers, code="growth", name="성장 100%", description="percent_sign")
+        percent = client.get("/api/v1/domains", params={"q": "%"}, headers=headers).json()
+        assert [d["code"] for d in percent["items"]] == ["growth"]
+        underscore = client.get("/api/v1/domains", params={"q": "_"}, headers=headers).json()
+        assert [d["code"] for d in underscore["items"]] == ["growth"]
+        users = client.get("/api/v1/users", params={"q": "%"}, headers=headers).json()
+        assert users["total"] == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from timbel.auth.schemas import DomainRead, UserCreate, UserUpdate
 from timbel.catalog.models import Domain
 from timbel.core.db import utcnow
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
+from timbel.core.pagination import text_search
 from timbel.core.security import hash_password, verify_password
 
 
@@ -50,14 +51,7 @@ def list_users(
     """Return a page of users ordered by username, filtered by text and active flag."""
     stmt = select(User)
     if query:
-        like = f"%{query.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                User.username.like(like, escape="\\"),
-                func.lower(User.display_name).like(like, escape="\\"),
-                func.lower(User.email).like(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_search(query, User.username, User.display_name, User.email))
     if active is not None:
         stmt = stmt.where(User.is_active == active)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from timbel.audit import service as audit_service
@@ -25,7 +25,7 @@ from timbel.catalog.schemas import (
     WorkGroupUpdate,
 )
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
-from timbel.core.pagination import PageParams
+from timbel.core.pagination import PageParams, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": Project.name,
@@ -64,12 +64,7 @@ def list_projects(
     sort: str = "name",
 ) -> tuple[list[Project], int]:
     """Return one page of visible projects, filtered and sorted (``-field`` for descending)."""
-    column = SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise ValidationFailed(
-            "Unknown sort field.",
-            errors=[{"loc": ["query", "sort"], "type": "sort.unknown", "msg": f"one of {', '.join(SORTS)}"}],
-        )
+    order = sort_order(SORTS, sort)
     stmt = select(Project)
     if not catalog_service.sees_all(principal):
         stmt = stmt.where(Project.domain_id.in_(principal.domain_ids))
@@ -80,16 +75,8 @@ def list_projects(
     if urgent is not None:
         stmt = stmt.where(Project.urgent.is_(urgent))
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Project.name).like(like, escape="\\"),
-                func.lower(Project.description).like(like, escape="\\"),
-                func.lower(Project.requirement_summary).like(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_search(q, Project.name, Project.description, Project.requirement_summary))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = column.desc() if sort.startswith("-") else column.asc()
     rows = session.scalars(
         stmt.order_by(order, Project.id).offset(paging.offset).limit(paging.per_page)
     ).all()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,7 @@ from timbel.auth.principal import Principal, mark_auth_changed
 from timbel.catalog.models import Domain
 from timbel.catalog.schemas import DomainCreate, DomainRead, DomainUpdate, UserRef
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
-from timbel.core.pagination import PageParams
+from timbel.core.pagination import PageParams, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": Domain.name,
@@ -62,23 +62,10 @@ def list_domains(
     sort: str = "name",
 ) -> tuple[list[Domain], int]:
     """Return one page of the visible domains, filtered and sorted (``-field`` for descending)."""
-    descending = sort.startswith("-")
-    column = SORTS.get(sort.lstrip("-"))
-    if column is None:
-        raise ValidationFailed(
-            "Unknown sort field.",
-            errors=[{"loc": ["query", "sort"], "type": "sort.unknown", "msg": f"one of {', '.join(SORTS)}"}],
-        )
+    order = sort_order(SORTS, sort)
     stmt = _visible(select(Domain), principal)
     if q:
-        like = f"%{q.strip().lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Domain.name).like(like, escape="\\"),
-                func.lower(Domain.code).like(like, escape="\\"),
-                func.lower(Domain.description).like(like, escape="\\"),
-            )
-        )
+        stmt = stmt.where(text_search(q, Domain.name, Domain.code, Domain.description))
     if industry:
         stmt = stmt.where(Domain.industry == industry)
     if region:
@@ -86,7 +73,6 @@ def list_domains(
     if priority:
         stmt = stmt.where(Domain.priority == priority)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = column.desc() if descending else column.asc()
     rows = session.scalars(stmt.order_by(order, Domain.id).offset(paging.offset).limit(paging.per_page)).all()
     return list(rows), total
 

@@ -1,12 +1,16 @@
-"""One paging shape for every list: ``?page=&per_page=`` in, ``{items, total, page, per_page}`` out."""
+"""Lists: one paging shape (``?page=&per_page=`` → ``{items,total,page,per_page}``), sorting, text search."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, func, or_
+
+from timbel.core.errors import ValidationFailed
 
 MAX_PER_PAGE = 200
 T = TypeVar("T")
@@ -43,3 +47,20 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+def text_search(q: str, *columns: Any) -> ColumnElement[bool]:
+    """Match a case-insensitive substring in any of the columns; ``%`` and ``_`` in ``q`` are literal."""
+    needle = q.strip().lower()
+    return or_(*(func.lower(column).contains(needle, autoescape=True) for column in columns))
+
+
+def sort_order(sorts: Mapping[str, Any], sort: str) -> Any:
+    """Turn ``field`` or ``-field`` into an ORDER BY clause, refusing fields not offered."""
+    column = sorts.get(sort.lstrip("-"))
+    if column is None:
+        raise ValidationFailed(
+            "Unknown sort field.",
+            errors=[{"loc": ["query", "sort"], "type": "sort.unknown", "msg": f"one of {', '.join(sorts)}"}],
+        )
+    return column.desc() if sort.startswith("-") else column.asc()
