@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from timbel.audit import service as audit_service
 from timbel.audit.service import AuditContext
-from timbel.auth.models import User
 from timbel.auth.principal import Principal
 from timbel.catalog import service as catalog_service
 from timbel.catalog.models import Domain, Project, WorkGroup
@@ -19,7 +18,6 @@ from timbel.catalog.schemas import (
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
-    UserRef,
     WorkGroupCreate,
     WorkGroupRead,
     WorkGroupUpdate,
@@ -201,14 +199,6 @@ def read(session: Session, *, project: Project) -> ProjectRead:
 # --- work groups -------------------------------------------------------------------------------
 
 
-def _check_owner(session: Session, owner_id: str | None) -> None:
-    if owner_id is not None and session.get(User, owner_id) is None:
-        raise ValidationFailed(
-            "Unknown owner.",
-            errors=[{"loc": ["body", "owner_id"], "type": "user.unknown", "msg": "no such user"}],
-        )
-
-
 def list_work_groups(session: Session, *, project: Project) -> list[WorkGroup]:
     """Return a project's work groups in their order."""
     return list(
@@ -232,7 +222,7 @@ def create_work_group(
     session: Session, *, project: Project, data: WorkGroupCreate, ctx: AuditContext
 ) -> WorkGroup:
     """Add a work group; without a position it goes last."""
-    _check_owner(session, data.owner_id)
+    catalog_service.check_owner(session, data.owner_id)
     if session.scalar(
         select(WorkGroup.id).where(WorkGroup.project_id == project.id, WorkGroup.name == data.name)
     ):
@@ -261,7 +251,7 @@ def update_work_group(
     """Change a work group."""
     fields = data.model_dump(exclude_unset=True)
     if "owner_id" in fields:
-        _check_owner(session, fields["owner_id"])
+        catalog_service.check_owner(session, fields["owner_id"])
     if (
         fields.get("name")
         and fields["name"] != group.name
@@ -310,14 +300,11 @@ def delete_work_group(session: Session, *, group: WorkGroup, ctx: AuditContext) 
 
 def read_work_group(session: Session, *, group: WorkGroup) -> WorkGroupRead:
     """Build the API view of a work group."""
-    owner = session.get(User, group.owner_id) if group.owner_id else None
     return WorkGroupRead(
         id=group.id,
         project_id=group.project_id,
         name=group.name,
-        owner=UserRef(id=owner.id, username=owner.username, display_name=owner.display_name)
-        if owner
-        else None,
+        owner=catalog_service.user_ref(session, user_id=group.owner_id),
         position=group.position,
         status=group.status,
         description=group.description,

@@ -77,7 +77,8 @@ def list_domains(
     return list(rows), total
 
 
-def _check_owner(session: Session, owner_id: str | None) -> None:
+def check_owner(session: Session, owner_id: str | None) -> None:
+    """Refuse an owner id that names no user."""
     if owner_id is not None and session.get(User, owner_id) is None:
         raise ValidationFailed(
             "Unknown owner.",
@@ -92,7 +93,7 @@ def create(session: Session, *, principal: Principal, data: DomainCreate, ctx: A
             "A domain with that code already exists.",
             errors=[{"loc": ["body", "code"], "type": "domain.code_taken", "msg": "taken"}],
         )
-    _check_owner(session, data.owner_id)
+    check_owner(session, data.owner_id)
     domain = Domain(**data.model_dump(mode="json"))
     session.add(domain)
     try:
@@ -118,7 +119,7 @@ def update(session: Session, *, domain: Domain, data: DomainUpdate, ctx: AuditCo
     """Apply changes to a domain and audit what changed."""
     fields = data.model_dump(mode="json", exclude_unset=True)
     if "owner_id" in fields:
-        _check_owner(session, fields["owner_id"])
+        check_owner(session, fields["owner_id"])
     changes: dict[str, Any] = {}
     for name, value in fields.items():
         if value is None and name != "owner_id":
@@ -213,7 +214,6 @@ def set_members(session: Session, *, domain: Domain, user_ids: Sequence[str], ct
 
 def read(session: Session, *, domain: Domain) -> DomainRead:
     """Build the API view of a domain."""
-    owner = session.get(User, domain.owner_id) if domain.owner_id else None
     return DomainRead(
         id=domain.id,
         code=domain.code,
@@ -223,10 +223,14 @@ def read(session: Session, *, domain: Domain) -> DomainRead:
         priority=domain.priority,
         description=domain.description,
         contacts=domain.contacts,
-        owner=UserRef(id=owner.id, username=owner.username, display_name=owner.display_name)
-        if owner
-        else None,
+        owner=user_ref(session, user_id=domain.owner_id),
         member_count=count_members(session, domain_id=domain.id),
         created_at=domain.created_at,
         updated_at=domain.updated_at,
     )
+
+
+def user_ref(session: Session, *, user_id: str | None) -> UserRef | None:
+    """Return how other resources show a user (None for no user)."""
+    user = session.get(User, user_id) if user_id else None
+    return UserRef(id=user.id, username=user.username, display_name=user.display_name) if user else None
