@@ -50,7 +50,7 @@ def list_projects(
         sort=sort,
     )
     return Page[ProjectRead](
-        items=[project_service.read(session, project=p) for p in rows],
+        items=project_service.read_many(session, projects=rows),
         total=total,
         page=paging.page,
         per_page=paging.per_page,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -173,27 +174,42 @@ def count_in_domain(session: Session, *, domain_id: str) -> int:
 
 def read(session: Session, *, project: Project) -> ProjectRead:
     """Build the API view of a project."""
-    domain = session.get(Domain, project.domain_id)
-    assert domain is not None
-    return ProjectRead(
-        id=project.id,
-        domain=DomainRef(id=domain.id, code=domain.code, name=domain.name),
-        name=project.name,
-        description=project.description,
-        status=project.status,
-        start_date=project.start_date,
-        due_date=project.due_date,
-        urgent=project.urgent,
-        urgent_reason=project.urgent_reason,
-        urgent_deadline=project.urgent_deadline,
-        requirement_summary=project.requirement_summary,
-        work_group_count=session.scalar(
-            select(func.count(WorkGroup.id)).where(WorkGroup.project_id == project.id)
-        )
-        or 0,
-        created_at=project.created_at,
-        updated_at=project.updated_at,
+    return read_many(session, projects=[project])[0]
+
+
+def read_many(session: Session, *, projects: Sequence[Project]) -> list[ProjectRead]:
+    """Build the API views of a page of projects with one query each for domains and work groups."""
+    domain_ids = {p.domain_id for p in projects}
+    domains = {
+        r.id: DomainRef(id=r.id, code=r.code, name=r.name)
+        for r in session.execute(select(Domain.id, Domain.code, Domain.name).where(Domain.id.in_(domain_ids)))
+    }
+    counts: dict[str, int] = dict(
+        session.execute(
+            select(WorkGroup.project_id, func.count())
+            .where(WorkGroup.project_id.in_([p.id for p in projects]))
+            .group_by(WorkGroup.project_id)
+        ).all()
     )
+    return [
+        ProjectRead(
+            id=project.id,
+            domain=domains[project.domain_id],
+            name=project.name,
+            description=project.description,
+            status=project.status,
+            start_date=project.start_date,
+            due_date=project.due_date,
+            urgent=project.urgent,
+            urgent_reason=project.urgent_reason,
+            urgent_deadline=project.urgent_deadline,
+            requirement_summary=project.requirement_summary,
+            work_group_count=counts.get(project.id, 0),
+            created_at=project.created_at,
+            updated_at=project.updated_at,
+        )
+        for project in projects
+    ]
 
 
 # --- work groups -------------------------------------------------------------------------------

@@ -91,7 +91,7 @@ def project_list(
         sort="-created_at",
     )
     context = {
-        "rows": [project_service.read(session, project=p) for p in rows],
+        "rows": project_service.read_many(session, projects=rows),
         "total": total,
         "page": page,
         "pages": max(1, math.ceil(total / PAGE_SIZE)),

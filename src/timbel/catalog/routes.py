@@ -45,7 +45,7 @@ def list_domains(
         sort=sort,
     )
     return Page[DomainRead](
-        items=[catalog_service.read(session, domain=d) for d in rows],
+        items=catalog_service.read_many(session, domains=rows),
         total=total,
         page=paging.page,
         per_page=paging.per_page,

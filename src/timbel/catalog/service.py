@@ -6,7 +6,7 @@ else answers "not found", so the existence of other customers is not revealed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -214,23 +214,48 @@ def set_members(session: Session, *, domain: Domain, user_ids: Sequence[str], ct
 
 def read(session: Session, *, domain: Domain) -> DomainRead:
     """Build the API view of a domain."""
-    return DomainRead(
-        id=domain.id,
-        code=domain.code,
-        name=domain.name,
-        industry=domain.industry,
-        region=domain.region,
-        priority=domain.priority,
-        description=domain.description,
-        contacts=domain.contacts,
-        owner=user_ref(session, user_id=domain.owner_id),
-        member_count=count_members(session, domain_id=domain.id),
-        created_at=domain.created_at,
-        updated_at=domain.updated_at,
+    return read_many(session, domains=[domain])[0]
+
+
+def read_many(session: Session, *, domains: Sequence[Domain]) -> list[DomainRead]:
+    """Build the API views of a page of domains with one query each for members and owners."""
+    ids = [d.id for d in domains]
+    counts: dict[str, int] = dict(
+        session.execute(
+            select(DomainMembership.domain_id, func.count())
+            .where(DomainMembership.domain_id.in_(ids))
+            .group_by(DomainMembership.domain_id)
+        ).all()
     )
+    owners = user_refs(session, user_ids={d.owner_id for d in domains if d.owner_id})
+    return [
+        DomainRead(
+            id=domain.id,
+            code=domain.code,
+            name=domain.name,
+            industry=domain.industry,
+            region=domain.region,
+            priority=domain.priority,
+            description=domain.description,
+            contacts=domain.contacts,
+            owner=owners.get(domain.owner_id) if domain.owner_id else None,
+            member_count=counts.get(domain.id, 0),
+            created_at=domain.created_at,
+            updated_at=domain.updated_at,
+        )
+        for domain in domains
+    ]
+
+
+def user_refs(session: Session, *, user_ids: Iterable[str]) -> dict[str, UserRef]:
+    """Return how other resources show some users, by id, in one query."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(wanted)))
+    return {r.id: UserRef(id=r.id, username=r.username, display_name=r.display_name) for r in rows}
 
 
 def user_ref(session: Session, *, user_id: str | None) -> UserRef | None:
     """Return how other resources show a user (None for no user)."""
-    user = session.get(User, user_id) if user_id else None
-    return UserRef(id=user.id, username=user.username, display_name=user.display_name) if user else None
+    return user_refs(session, user_ids=[user_id]).get(user_id) if user_id else None

@@ -71,7 +71,8 @@ def domain_list(
     )
     context = {
         "rows": [
-            {"domain": d, "members": catalog_service.count_members(session, domain_id=d.id)} for d in rows
+            {"domain": d, "members": view.member_count}
+            for d, view in zip(rows, catalog_service.read_many(session, domains=rows), strict=True)
         ],
         "total": total,
         "page": page,
