@@ -181,7 +181,8 @@ class TestJobsRunOnAConsumer:
     ) -> None:
         seed(session_factory)
         handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        runtime.start_consumer()
+        # No scheduler: a periodic cleanup due this minute (:00, :15, …) would race the enqueued one.
+        runtime.start_consumer(periodic=False)
         assert runtime.consumer_running
         assert {sig: signal.getsignal(sig) for sig in handlers} == handlers  # the host keeps its signals
 
@@ -219,7 +220,7 @@ class TestJobsRunOnAConsumer:
         jobs = {"tests.explode": JobSpec("tests.explode", explode)}
         runtime = JobRuntime(queue_settings, session_factory, metrics, queue_name="explode", jobs=jobs)
         try:
-            runtime.start_consumer(workers=1)
+            runtime.start_consumer(workers=1, periodic=False)
             task_id = runtime.enqueue("tests.explode", system_id="sys-42")
             expected = f"cannot reach system sys-42 \\(job {task_id}\\)"
             with pytest.raises(JobFailedError, match=expected) as info:
@@ -239,7 +240,7 @@ class TestJobsRunOnAConsumer:
         jobs = {"tests.echo": JobSpec("tests.echo", echo)}
         runtime = JobRuntime(queue_settings, session_factory, queue_name="echo", jobs=jobs)
         try:
-            runtime.start_consumer(workers=1)
+            runtime.start_consumer(workers=1, periodic=False)
             arguments = {"id": "run-7", "priority": 3, "timeout": 5, "delay": 1, "retries": 2}
             task_id = runtime.enqueue("tests.echo", **arguments)
             result = runtime.result(task_id, blocking=True, timeout=RESULT_TIMEOUT)
@@ -248,7 +249,7 @@ class TestJobsRunOnAConsumer:
             runtime.close()
 
     def test_unread_results_are_pruned_after_their_ttl(self, runtime: JobRuntime) -> None:
-        runtime.start_consumer(workers=1)
+        runtime.start_consumer(workers=1, periodic=False)
         task_id = runtime.enqueue("auth.cleanup_expired")
         runtime.result(task_id, blocking=True, timeout=RESULT_TIMEOUT, preserve=True)
         runtime.huey.put("some.lock.key", "1")  # not a result: never pruned
