@@ -24,7 +24,7 @@ from timbel.audit.service import AuditContext
 from timbel.auth import service as user_service
 from timbel.auth.models import User
 from timbel.auth.schemas import UserCreate
-from timbel.catalog.models import Domain
+from timbel.catalog.models import Domain, System
 from timbel.core import migrate
 from timbel.core.db import Base, create_db_engine, session_scope
 from timbel.core.settings import Environment, JobSettings, LogSettings, Settings, prepare_settings
@@ -179,6 +179,20 @@ def make_domain(app: FastAPI) -> Callable[[str], str]:
             session.add(domain)
             session.flush()
             return domain.id
+
+    return make
+
+
+@pytest.fixture
+def make_system(app: FastAPI) -> Callable[..., str]:
+    """Create a system in a domain (straight into the database) and return its id."""
+
+    def make(domain_id: str, slug: str, **fields: Any) -> str:
+        with session_scope(app.state.session_factory) as session:
+            system = System(domain_id=domain_id, slug=slug, name=fields.pop("name", slug), **fields)
+            session.add(system)
+            session.flush()
+            return system.id
 
     return make
 

@@ -16,8 +16,14 @@ from timbel.audit.service import AuditContext
 from timbel.auth.admin_routes import router as users_admin_router
 from timbel.auth.principal import PrincipalCache
 from timbel.auth.routes import router as auth_router
+from timbel.catalog.component_routes import router as component_router
+from timbel.catalog.document_routes import router as document_router
+from timbel.catalog.interop_routes import router as interop_router
 from timbel.catalog.project_routes import router as project_router
+from timbel.catalog.relation_routes import router as relation_router
 from timbel.catalog.routes import router as catalog_router
+from timbel.catalog.search_routes import router as search_router
+from timbel.catalog.system_routes import router as system_catalog_router
 from timbel.core.db import create_db_engine, create_session_factory, session_scope
 from timbel.core.jobs import JobRuntime
 from timbel.core.logging import AccessLog, configure_logging, wants_json
@@ -95,6 +101,12 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(audit_router)
     app.include_router(catalog_router)
     app.include_router(project_router)
+    app.include_router(system_catalog_router)
+    app.include_router(component_router)
+    app.include_router(document_router)
+    app.include_router(relation_router)
+    app.include_router(search_router)
+    app.include_router(interop_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

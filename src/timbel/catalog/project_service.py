@@ -167,11 +167,6 @@ def delete(session: Session, *, project: Project, ctx: AuditContext) -> None:
     )
 
 
-def count_in_domain(session: Session, *, domain_id: str) -> int:
-    """Return how many projects a domain holds."""
-    return session.scalar(select(func.count(Project.id)).where(Project.domain_id == domain_id)) or 0
-
-
 def read(session: Session, *, project: Project) -> ProjectRead:
     """Build the API view of a project."""
     return read_many(session, projects=[project])[0]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from timbel.auth.deps import require
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
-from timbel.catalog import project_service
 from timbel.catalog import service as catalog_service
 from timbel.catalog.schemas import DomainCreate, DomainMembers, DomainRead, DomainUpdate, Priority
 from timbel.core.deps import AuditDep, SessionDep
@@ -82,21 +81,22 @@ def delete_domain(
     principal: Writer,
     session: SessionDep,
     audit: AuditDep,
-    cascade: Annotated[bool, Query(description="Also delete its projects (administrators only).")] = False,
+    cascade: Annotated[
+        bool, Query(description="Also delete its projects and systems (administrators only).")
+    ] = False,
 ) -> Response:
-    """Delete a domain and its memberships; one that still has projects needs an administrator's cascade."""
+    """Delete a domain and its memberships; one that still has projects or systems needs a cascade."""
     domain = catalog_service.get_visible_or_raise(session, principal=principal, domain_id=domain_id)
-    projects = project_service.count_in_domain(session, domain_id=domain.id)
-    if projects and not cascade:
+    children = catalog_service.count_children(session, domain_id=domain.id)
+    if any(children.values()) and not cascade:
+        summary = ", ".join(f"{n} {kind}" for kind, n in children.items() if n)
         raise Conflict(
-            f"The domain still has {projects} project(s); an administrator can delete it with cascade=true.",
-            errors=[
-                {"loc": ["query", "cascade"], "type": "domain.has_children", "msg": f"{projects} projects"}
-            ],
+            f"The domain still has {summary}; an administrator can delete it with cascade=true.",
+            errors=[{"loc": ["query", "cascade"], "type": "domain.has_children", "msg": summary}],
         )
-    if projects and not principal.has(Permission.admin_users):
-        raise PermissionDenied("Only an administrator can delete a domain together with its projects.")
-    catalog_service.delete(session, domain=domain, ctx=audit, cascaded_projects=projects)
+    if any(children.values()) and not principal.has(Permission.admin_users):
+        raise PermissionDenied("Only an administrator can delete a domain together with what it holds.")
+    catalog_service.delete(session, domain=domain, ctx=audit, cascaded=children)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -18,7 +18,7 @@ from timbel.audit.service import AuditContext
 from timbel.auth.models import DomainMembership, User
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal, mark_auth_changed
-from timbel.catalog.models import Domain
+from timbel.catalog.models import Domain, Project, System
 from timbel.catalog.schemas import DomainCreate, DomainRead, DomainUpdate, UserRef
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
 from timbel.core.pagination import PageParams, sort_order, text_search
@@ -141,8 +141,18 @@ def update(session: Session, *, domain: Domain, data: DomainUpdate, ctx: AuditCo
     return domain
 
 
-def delete(session: Session, *, domain: Domain, ctx: AuditContext, cascaded_projects: int = 0) -> None:
-    """Delete a domain with its memberships (and projects, when the caller chose to cascade)."""
+def count_children(session: Session, *, domain_id: str) -> dict[str, int]:
+    """Return how many projects and systems a domain holds."""
+    return {
+        "projects": session.scalar(select(func.count(Project.id)).where(Project.domain_id == domain_id)) or 0,
+        "systems": session.scalar(select(func.count(System.id)).where(System.domain_id == domain_id)) or 0,
+    }
+
+
+def delete(
+    session: Session, *, domain: Domain, ctx: AuditContext, cascaded: dict[str, int] | None = None
+) -> None:
+    """Delete a domain with its memberships (and everything in it, when the caller chose to cascade)."""
     member_count = count_members(session, domain_id=domain.id)
     code, domain_id = domain.code, domain.id
     session.delete(domain)
@@ -155,7 +165,7 @@ def delete(session: Session, *, domain: Domain, ctx: AuditContext, cascaded_proj
         target_type="domain",
         target_id=domain_id,
         summary=f"deleted domain {code}",
-        changes={"members_removed": member_count},
+        changes={"members_removed": member_count, "cascaded": cascaded or {}},
     )
 
 

@@ -71,6 +71,29 @@ class JobSettings(BaseModel):
     immediate: bool = False
 
 
+class CatalogSettings(BaseModel):
+    """Knowledge catalog uploads."""
+
+    max_upload_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Sniffed content types accepted for documents and design assets; anything else answers 415.
+    upload_types: tuple[str, ...] = (
+        "application/pdf",
+        "text/plain",
+        "text/markdown",
+        "text/csv",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "image/svg+xml",
+        "application/zip",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/x-hwp",
+    )
+
+
 class LogSettings(BaseModel):
     """Structured logging."""
 
@@ -120,6 +143,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     jobs: JobSettings = JobSettings()
     log: LogSettings = LogSettings()
+    catalog: CatalogSettings = CatalogSettings()
     i18n: I18nSettings = I18nSettings()
 
     @property

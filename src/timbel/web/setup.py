@@ -7,7 +7,12 @@ from fastapi import FastAPI
 from timbel.audit.views import router as audit_pages
 from timbel.auth.admin_views import router as user_admin_pages
 from timbel.auth.views import router as auth_pages
+from timbel.catalog.component_views import router as component_pages
+from timbel.catalog.dashboard_views import router as catalog_dashboard_pages
+from timbel.catalog.document_views import router as document_pages
 from timbel.catalog.project_views import router as project_pages
+from timbel.catalog.search_views import router as search_pages
+from timbel.catalog.system_views import router as system_pages
 from timbel.catalog.views import router as catalog_pages
 from timbel.core.settings import Settings
 from timbel.web import i18n
@@ -25,4 +30,9 @@ def install_web(app: FastAPI) -> None:
     app.include_router(audit_pages)
     app.include_router(catalog_pages)
     app.include_router(project_pages)
+    app.include_router(system_pages)
+    app.include_router(component_pages)
+    app.include_router(document_pages)
+    app.include_router(search_pages)
+    app.include_router(catalog_dashboard_pages)
     app.state.html_error_renderer = render_html_error

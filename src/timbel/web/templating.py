@@ -56,8 +56,14 @@ MENU: tuple[MenuSection, ...] = (
     MenuSection(
         N_("Knowledge catalog"),
         (
+            MenuItem(N_("Catalog dashboard"), "/catalog", Permission.catalog_read),
+            MenuItem(N_("Search"), "/catalog/search", Permission.catalog_read),
             MenuItem(N_("Customer domains"), "/catalog/domains", Permission.catalog_read),
             MenuItem(N_("Projects"), "/catalog/projects", Permission.catalog_read),
+            MenuItem(N_("Systems"), "/catalog/systems", Permission.catalog_read),
+            MenuItem(N_("Components"), "/catalog/components", Permission.catalog_read),
+            MenuItem(N_("Documents"), "/catalog/documents", Permission.catalog_read),
+            MenuItem(N_("Design assets"), "/catalog/design-assets", Permission.catalog_read),
         ),
     ),
     MenuSection(
@@ -89,9 +95,10 @@ def menu_for(principal: Principal | None, path: str) -> list[dict[str, Any]]:
     if principal is None:
         return []
     sections: list[dict[str, Any]] = []
+    active = _active_href(path)
     for section in MENU:
         items = [
-            {"label": item.label, "href": item.href, "active": _is_active(item.href, path)}
+            {"label": item.label, "href": item.href, "active": item.href == active}
             for item in section.items
             if item.permission is None or principal.has(item.permission)
         ]
@@ -100,8 +107,15 @@ def menu_for(principal: Principal | None, path: str) -> list[dict[str, Any]]:
     return sections
 
 
-def _is_active(href: str, path: str) -> bool:
-    return path == href if href == "/" else path == href or path.startswith(href + "/")
+def _active_href(path: str) -> str | None:
+    """Return the menu entry a path belongs to: the longest href that is the path or its parent."""
+    matches = [
+        item.href
+        for section in MENU
+        for item in section.items
+        if path == item.href or (item.href != "/" and path.startswith(item.href + "/"))
+    ]
+    return max(matches, key=len, default=None)
 
 
 @pass_context

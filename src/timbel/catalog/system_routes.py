@@ -1,0 +1,7 @@
+"""Catalog API: systems (시스템)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["catalog"])
