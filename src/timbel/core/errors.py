@@ -103,6 +103,14 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(AppError):
+    """An upload whose sniffed content type is not allowed."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 class ValidationFailed(AppError):
     """The input is well-formed but invalid; ``errors`` name the fields."""
 
