@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import timbel.models  # noqa: F401  (registers every table on the metadata)
+from timbel.catalog.search_models import include_name
 from timbel.core.db import Base, create_db_engine
 
 config = context.config
@@ -18,6 +19,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -168,6 +168,64 @@ def users_create(
         engine.dispose()
 
 
+search_app = typer.Typer(help="Catalog search index.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex(
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Also rebuild the full-text indexes from the rows.")
+    ] = False,
+) -> None:
+    """Bring the catalog search index up to date with every domain, project, system and asset."""
+    from timbel.catalog import search_index
+    from timbel.core.db import create_db_engine, create_session_factory, session_scope
+
+    engine = create_db_engine(_settings().effective_database_url)
+    try:
+        with session_scope(create_session_factory(engine)) as session:
+            stats = search_index.reindex(session, rebuild=rebuild)
+        checked = ", ".join(f"{count} {kind}" for kind, count in stats.scanned.items())
+        typer.echo(f"search index: checked {checked}; {stats.written} rows written")
+    finally:
+        engine.dispose()
+
+
+demo_app = typer.Typer(help="Demo data (only ever loaded on request).", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Fill an empty catalog with 8 demo customer domains, their projects, systems and assets."""
+    from timbel.audit.service import AuditContext
+    from timbel.catalog import demo
+    from timbel.core import migrate
+    from timbel.core.db import create_db_engine, create_session_factory, session_scope
+    from timbel.core.errors import Conflict
+
+    engine = create_db_engine(_settings().effective_database_url)
+    try:
+        if migrate.current_revision(engine) != migrate.head_revision():
+            typer.echo("timbel: the database is not at the newest schema; run `timbel db upgrade`", err=True)
+            raise typer.Exit(2)
+        repo = demo.find_repository()
+        ctx = AuditContext(actor_name="cli", method="CLI", path="timbel demo load")
+        with session_scope(create_session_factory(engine)) as session:
+            result = demo.load(session, ctx=ctx, repo=repo)
+    except Conflict as exc:
+        typer.echo(f"timbel: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo("demo data loaded: " + ", ".join(f"{count} {kind}" for kind, count in result.counts.items()))
+    if repo is None:
+        typer.echo("no git repository found above the Timbel sources; the system timbel-ops has no repo URL")
+    else:
+        typer.echo(f"the system timbel-ops points at the local repository {repo}")
+
+
 def main() -> None:
     """Entry point of the ``timbel`` command."""
     app()

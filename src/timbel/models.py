@@ -11,6 +11,7 @@ from timbel.auth.models import (
     UserRole,
 )
 from timbel.catalog.models import Domain, Project, WorkGroup
+from timbel.catalog.search_models import SearchEntry  # noqa: F401  (the search index table)
 from timbel.core.db import Base
 
 __all__ = [

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 import timbel.models  # noqa: F401
+from timbel.catalog.search_models import include_name
 from timbel.core import migrate
 from timbel.core.db import Base, create_db_engine
 
@@ -60,7 +61,9 @@ def test_upgrade_is_idempotent(empty_engine: Engine) -> None:
 def test_models_and_migrations_agree(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine)
     with empty_engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 
