@@ -17,6 +17,7 @@ from timbel.auth.admin_routes import router as users_admin_router
 from timbel.auth.principal import PrincipalCache
 from timbel.auth.routes import router as auth_router
 from timbel.catalog.component_routes import router as component_router
+from timbel.catalog.design_asset_routes import router as design_asset_router
 from timbel.catalog.document_routes import router as document_router
 from timbel.catalog.interop_routes import router as interop_router
 from timbel.catalog.project_routes import router as project_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(system_catalog_router)
     app.include_router(component_router)
     app.include_router(document_router)
+    app.include_router(design_asset_router)
     app.include_router(relation_router)
     app.include_router(search_router)
     app.include_router(interop_router)

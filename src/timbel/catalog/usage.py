@@ -60,14 +60,13 @@ def bump(session: Session, *, asset: Asset, kind: UsageKind) -> None:
         return
     try:
         with session.begin_nested():
+            counters: dict[str, Any] = {"views": 0, "downloads": 0, "reuses": 0, counter: 1}
             session.add(
                 AssetUsage(
                     domain_id=asset.domain_id,
-                    views=0,
-                    downloads=0,
-                    reuses=0,
                     last_used_at=utcnow(),
-                    **{ASSET_KINDS[type(asset)][1]: asset.id, counter: 1},
+                    **counters,
+                    **{ASSET_KINDS[type(asset)][1]: asset.id},
                 )
             )
     except IntegrityError:
@@ -106,13 +105,17 @@ def popular(
     if not principal.has(Permission.domains_all):
         stmt = stmt.where(AssetUsage.domain_id.in_(principal.domain_ids))
     rows = session.scalars(stmt.order_by(counter.desc(), AssetUsage.id).limit(limit)).all()
+    found: dict[str, Asset] = {}  # one query per asset type, not one per row
+    for asset_type, (_, column) in ASSET_KINDS.items():
+        ids = [getattr(row, column) for row in rows if getattr(row, column)]
+        if ids:
+            model = cast("Any", asset_type)
+            found.update({a.id: a for a in session.scalars(select(model).where(model.id.in_(ids)))})
     entries: list[PopularEntry] = []
     for row in rows:
-        for asset_type, (kind, column) in ASSET_KINDS.items():
+        for kind, column in ASSET_KINDS.values():
             asset_id = getattr(row, column)
-            if asset_id is None:
-                continue
-            asset = cast("Asset | None", session.get(asset_type, asset_id))
+            asset = found.get(asset_id) if asset_id else None
             if asset is None:
                 continue
             title = asset.name if isinstance(asset, Component) else asset.title

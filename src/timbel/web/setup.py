@@ -9,6 +9,7 @@ from timbel.auth.admin_views import router as user_admin_pages
 from timbel.auth.views import router as auth_pages
 from timbel.catalog.component_views import router as component_pages
 from timbel.catalog.dashboard_views import router as catalog_dashboard_pages
+from timbel.catalog.design_asset_views import router as design_asset_pages
 from timbel.catalog.document_views import router as document_pages
 from timbel.catalog.project_views import router as project_pages
 from timbel.catalog.search_views import router as search_pages
@@ -33,6 +34,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(system_pages)
     app.include_router(component_pages)
     app.include_router(document_pages)
+    app.include_router(design_asset_pages)
     app.include_router(search_pages)
     app.include_router(catalog_dashboard_pages)
     app.state.html_error_renderer = render_html_error

@@ -1,0 +1,221 @@
+"""Design assets (디자인 자산) of systems and projects: an uploaded file and/or a web link, with tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
+
+from timbel.audit import service as audit_service
+from timbel.audit.service import AuditContext
+from timbel.auth.principal import Principal
+from timbel.catalog import asset_service, files, usage, versions
+from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetRead, DesignAssetUpdate, UsageRead
+from timbel.catalog.models import DesignAsset, StoredFile
+from timbel.catalog.service import user_refs
+from timbel.core.errors import ValidationFailed
+from timbel.core.pagination import PageParams, sort_order, text_search
+
+SORTS: dict[str, Any] = {
+    "title": DesignAsset.title,
+    "kind": DesignAsset.kind,
+    "created_at": DesignAsset.created_at,
+    "updated_at": DesignAsset.updated_at,
+}
+
+
+def _needs_file_or_url() -> ValidationFailed:
+    return ValidationFailed(
+        "A design asset needs a file or a link.",
+        errors=[{"loc": ["body", "url"], "type": "design_asset.file_or_url", "msg": "give a file or a URL"}],
+    )
+
+
+def get_visible_or_raise(session: Session, *, principal: Principal, design_asset_id: str) -> DesignAsset:
+    """Return a design asset the caller may see, or raise NotFound."""
+    return asset_service.get_visible(
+        session, DesignAsset, principal=principal, asset_id=design_asset_id, label="design asset"
+    )
+
+
+def tag_filter(tag: str) -> Any:
+    """Match assets whose JSON tag list holds exactly ``tag`` (portable across SQLite and PostgreSQL)."""
+    return cast(DesignAsset.tags, Text).contains(json.dumps(tag.strip()), autoescape=True)
+
+
+def list_design_assets(
+    session: Session,
+    *,
+    principal: Principal,
+    paging: PageParams,
+    q: str | None = None,
+    domain_id: str | None = None,
+    system_id: str | None = None,
+    project_id: str | None = None,
+    kind: str | None = None,
+    tag: str | None = None,
+    sort: str = "title",
+) -> tuple[list[DesignAsset], int]:
+    """Return one page of visible design assets, filtered and sorted (``-field`` for descending)."""
+    order = sort_order(SORTS, sort)
+    stmt = asset_service.scoped(select(DesignAsset), DesignAsset.domain_id, principal)
+    if q:
+        stmt = stmt.where(text_search(q, DesignAsset.title, DesignAsset.description))
+    for column, value in (
+        (DesignAsset.domain_id, domain_id),
+        (DesignAsset.system_id, system_id),
+        (DesignAsset.project_id, project_id),
+        (DesignAsset.kind, kind),
+    ):
+        if value:
+            stmt = stmt.where(column == value)
+    if tag and tag.strip():
+        stmt = stmt.where(tag_filter(tag))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(order, DesignAsset.id).offset(paging.offset).limit(paging.per_page)
+    ).all()
+    return list(rows), total
+
+
+def create(
+    session: Session,
+    *,
+    principal: Principal,
+    data: DesignAssetCreate,
+    ctx: AuditContext,
+    stored: StoredFile | None = None,
+) -> DesignAsset:
+    """Create a design asset from a link and/or an uploaded file; store version 1."""
+    if stored is None and not data.url:
+        raise _needs_file_or_url()
+    domain_id, owner = asset_service.owner_domain(
+        session, principal=principal, system_id=data.system_id, project_id=data.project_id
+    )
+    asset = DesignAsset(
+        domain_id=domain_id,
+        system_id=data.system_id,
+        project_id=data.project_id,
+        title=data.title,
+        kind=data.kind.value,
+        description=data.description,
+        url=data.url,
+        tags=list(data.tags),
+        file_id=stored.id if stored else None,
+        version=1,
+        created_by=ctx.actor_id,
+    )
+    session.add(asset)
+    versions.record(session, asset=asset, author_id=ctx.actor_id)
+    audit_service.record(
+        session,
+        ctx=ctx,
+        action="design_asset.create",
+        target_type="design_asset",
+        target_id=asset.id,
+        summary=f"created design asset {asset.title} ({asset.kind}) for {owner}",
+        changes={"url": asset.url, "file": stored.sha256 if stored else None, "tags": asset.tags},
+    )
+    return asset
+
+
+def update(
+    session: Session, *, asset: DesignAsset, data: DesignAssetUpdate, ctx: AuditContext
+) -> DesignAsset:
+    """Apply changes; a real change becomes a new version. An asset keeps a file or a link."""
+    fields = {k: v for k, v in data.model_dump(mode="json", exclude_unset=True).items() if v is not None}
+    if fields.get("url") == "" and asset.file_id is None:
+        raise _needs_file_or_url()
+    changes = asset_service.apply_changes(asset, fields)
+    if changes:
+        asset_service.new_version(session, asset=asset, author_id=ctx.actor_id)
+        audit_service.record(
+            session,
+            ctx=ctx,
+            action="design_asset.update",
+            target_type="design_asset",
+            target_id=asset.id,
+            summary=f"updated design asset {asset.title}: {', '.join(sorted(changes))}",
+            changes=changes,
+        )
+    return asset
+
+
+def replace_file(
+    session: Session, *, asset: DesignAsset, stored: StoredFile, ctx: AuditContext
+) -> DesignAsset:
+    """Attach a new file to a design asset as a new version."""
+    old = asset.file_id
+    asset.file_id = stored.id
+    asset_service.new_version(session, asset=asset, author_id=ctx.actor_id)
+    audit_service.record(
+        session,
+        ctx=ctx,
+        action="design_asset.file_replace",
+        target_type="design_asset",
+        target_id=asset.id,
+        summary=f"new file {stored.filename} for design asset {asset.title}",
+        changes={"file_id": [old, stored.id], "sha256": stored.sha256, "size": stored.size},
+    )
+    return asset
+
+
+def delete(session: Session, *, asset: DesignAsset, ctx: AuditContext) -> None:
+    """Delete a design asset with its versions and counters."""
+    title, asset_id = asset.title, asset.id
+    session.delete(asset)
+    session.flush()
+    audit_service.record(
+        session,
+        ctx=ctx,
+        action="design_asset.delete",
+        target_type="design_asset",
+        target_id=asset_id,
+        summary=f"deleted design asset {title}",
+    )
+
+
+def download(session: Session, *, asset: DesignAsset, count: bool = True) -> tuple[StoredFile, bytes]:
+    """Return a design asset's file and count the download."""
+    stored, data = files.load(session, file_id=asset.file_id)
+    if count:
+        usage.bump(session, asset=asset, kind=usage.UsageKind.download)
+    return stored, data
+
+
+def read(session: Session, *, asset: DesignAsset) -> DesignAssetRead:
+    """Build the API view of a design asset."""
+    return read_many(session, assets=[asset])[0]
+
+
+def read_many(session: Session, *, assets: Sequence[DesignAsset]) -> list[DesignAssetRead]:
+    """Build the API views of a page of design assets with a fixed number of queries."""
+    systems = asset_service.system_refs(session, (a.system_id for a in assets))
+    projects = asset_service.project_refs(session, (a.project_id for a in assets))
+    domains = asset_service.domain_refs(session, (a.domain_id for a in assets))
+    stored = files.read_many(session, file_ids=(a.file_id for a in assets))
+    counts = asset_service.usage_reads(session, assets)
+    authors = user_refs(session, user_ids={a.created_by for a in assets if a.created_by})
+    return [
+        DesignAssetRead(
+            id=a.id,
+            domain=domains[a.domain_id],
+            system=systems.get(a.system_id) if a.system_id else None,
+            project=projects.get(a.project_id) if a.project_id else None,
+            title=a.title,
+            kind=a.kind,
+            description=a.description,
+            url=a.url,
+            tags=list(a.tags or []),
+            file=stored.get(a.file_id) if a.file_id else None,
+            version=a.version,
+            usage=counts.get(a.id, UsageRead()),
+            created_by=authors.get(a.created_by) if a.created_by else None,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )
+        for a in assets
+    ]
