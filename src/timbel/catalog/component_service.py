@@ -16,7 +16,7 @@ from timbel.catalog import asset_service, usage, versions
 from timbel.catalog.asset_schemas import ComponentCreate, ComponentRead, ComponentUpdate, UsageRead
 from timbel.catalog.models import Component
 from timbel.core.errors import Conflict
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": Component.name,
@@ -71,11 +71,7 @@ def list_components(
             stmt = stmt.where(column == value)
     if language:
         stmt = stmt.where(func.lower(Component.language) == language.strip().lower())
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(order, Component.id).offset(paging.offset).limit(paging.per_page)
-    ).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=Component, order=order, paging=paging)
 
 
 def _name_free(session: Session, *, system_id: str, name: str, exclude: str | None = None) -> bool:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from timbel.audit import service as audit_service
@@ -17,7 +17,7 @@ from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetRead, Des
 from timbel.catalog.models import DesignAsset, StoredFile
 from timbel.catalog.service import user_refs
 from timbel.core.errors import ValidationFailed
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "title": DesignAsset.title,
@@ -74,11 +74,7 @@ def list_design_assets(
             stmt = stmt.where(column == value)
     if tag and tag.strip():
         stmt = stmt.where(tag_filter(tag))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(order, DesignAsset.id).offset(paging.offset).limit(paging.per_page)
-    ).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=DesignAsset, order=order, paging=paging)
 
 
 def create(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timbel.audit import service as audit_service
@@ -26,7 +26,7 @@ from timbel.catalog.asset_schemas import (
 from timbel.catalog.models import Document, StoredFile
 from timbel.catalog.service import user_refs
 from timbel.core.errors import ValidationFailed
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "title": Document.title,
@@ -73,11 +73,7 @@ def list_documents(
     ):
         if value:
             stmt = stmt.where(column == value)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(order, Document.id).offset(paging.offset).limit(paging.per_page)
-    ).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=Document, order=order, paging=paging)
 
 
 def _format_of(stored: StoredFile) -> str:

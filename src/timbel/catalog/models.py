@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -320,3 +321,12 @@ class Relation(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Lists sort by name/title then id and page through the ids first (core.pagination.fetch_page):
+# these indexes let deep pages walk an index instead of sorting every row.
+Index("ix_projects_name_id", Project.name, Project.id)
+Index("ix_systems_name_id", System.name, System.id)
+Index("ix_components_name_id", Component.name, Component.id)
+Index("ix_documents_title_id", Document.title, Document.id)
+Index("ix_design_assets_title_id", DesignAsset.title, DesignAsset.id)

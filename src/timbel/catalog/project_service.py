@@ -24,7 +24,7 @@ from timbel.catalog.schemas import (
     WorkGroupUpdate,
 )
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": Project.name,
@@ -75,11 +75,7 @@ def list_projects(
         stmt = stmt.where(Project.urgent.is_(urgent))
     if q:
         stmt = stmt.where(text_search(q, Project.name, Project.description, Project.requirement_summary))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(order, Project.id).offset(paging.offset).limit(paging.per_page)
-    ).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=Project, order=order, paging=paging)
 
 
 def create(session: Session, *, principal: Principal, data: ProjectCreate, ctx: AuditContext) -> Project:

@@ -21,7 +21,7 @@ from timbel.auth.principal import Principal, mark_auth_changed
 from timbel.catalog.models import Domain, Project, System
 from timbel.catalog.schemas import DomainCreate, DomainRead, DomainUpdate, UserRef
 from timbel.core.errors import Conflict, NotFound, ValidationFailed
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": Domain.name,
@@ -72,9 +72,7 @@ def list_domains(
         stmt = stmt.where(Domain.region == region)
     if priority:
         stmt = stmt.where(Domain.priority == priority)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(order, Domain.id).offset(paging.offset).limit(paging.per_page)).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=Domain, order=order, paging=paging)
 
 
 def check_owner(session: Session, owner_id: str | None) -> None:

@@ -27,7 +27,7 @@ from timbel.catalog.models import (
 )
 from timbel.catalog.system_schemas import SystemCreate, SystemUpdate
 from timbel.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from timbel.core.pagination import PageParams, sort_order, text_search
+from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
 SORTS: dict[str, Any] = {
     "name": System.name,
@@ -102,9 +102,7 @@ def list_systems(
         stmt = stmt.where(System.id.in_(select(SystemOwner.system_id).where(SystemOwner.user_id == owner_id)))
     if q:
         stmt = stmt.where(text_search(q, System.name, System.slug, System.description))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(order, System.id).offset(paging.offset).limit(paging.per_page)).all()
-    return list(rows), total
+    return fetch_page(session, stmt, model=System, order=order, paging=paging)
 
 
 def _slug_taken() -> Conflict:

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from timbel.core.errors import ValidationFailed
 
@@ -64,3 +65,26 @@ def sort_order(sorts: Mapping[str, Any], sort: str) -> Any:
             errors=[{"loc": ["query", "sort"], "type": "sort.unknown", "msg": f"one of {', '.join(sorts)}"}],
         )
     return column.desc() if sort.startswith("-") else column.asc()
+
+
+def fetch_page(
+    session: Session, stmt: Select[Any], *, model: Any, order: Any, paging: PageParams
+) -> tuple[list[Any], int]:
+    """Count a filtered ``select(model)`` and load one page of it, ordered by ``order`` then id.
+
+    The page's ids are found first (an index-only walk when an index on the sort column exists),
+    then only those rows are loaded: deep pages no longer sort or skip whole rows.
+    """
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(model.id).subquery())) or 0
+    ids = list(
+        session.scalars(
+            stmt.with_only_columns(model.id)
+            .order_by(order, model.id)
+            .offset(paging.offset)
+            .limit(paging.per_page)
+        ).all()
+    )
+    if not ids:
+        return [], total
+    rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows], total
