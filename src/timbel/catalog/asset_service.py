@@ -13,9 +13,11 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from timbel.audit import service as audit_service
+from timbel.audit.service import AuditContext
 from timbel.auth.principal import Principal
+from timbel.catalog import files, usage, versions
 from timbel.catalog import service as catalog_service
-from timbel.catalog import usage, versions
 from timbel.catalog.asset_schemas import (
     FieldChange,
     PopularItem,
@@ -26,7 +28,7 @@ from timbel.catalog.asset_schemas import (
     VersionRead,
     VersionSummary,
 )
-from timbel.catalog.models import Domain, Project, StoredFile, System
+from timbel.catalog.models import DesignAsset, Document, Domain, Project, StoredFile, System
 from timbel.catalog.schemas import DomainRef
 from timbel.catalog.versions import Asset
 from timbel.core.errors import NotFound, ValidationFailed
@@ -218,3 +220,55 @@ def popular(session: Session, *, principal: Principal, by: usage.UsageKind, limi
         )
         for e in usage.popular(session, principal=principal, by=by, limit=limit)
     ]
+
+
+def _label(asset: Asset) -> tuple[str, str, str]:
+    """The asset's audit kind, its words for summaries and its display name."""
+    kind = versions.kind_of(asset)
+    name = getattr(asset, "title", None) or getattr(asset, "name", "")
+    return kind, kind.replace("_", " "), str(name)
+
+
+def replace_file(
+    session: Session, *, asset: Document | DesignAsset, stored: StoredFile, ctx: AuditContext
+) -> None:
+    """Attach a new file to a document or design asset as a new version."""
+    kind, words, name = _label(asset)
+    old = asset.file_id
+    asset.file_id = stored.id
+    new_version(session, asset=asset, author_id=ctx.actor_id)
+    audit_service.record(
+        session,
+        ctx=ctx,
+        action=f"{kind}.file_replace",
+        target_type=kind,
+        target_id=asset.id,
+        summary=f"new file {stored.filename} for {words} {name}",
+        changes={"file_id": [old, stored.id], "sha256": stored.sha256, "size": stored.size},
+    )
+
+
+def delete(session: Session, *, asset: Asset, ctx: AuditContext) -> None:
+    """Delete an asset with its versions and counters (stored file bytes stay for other users)."""
+    kind, words, name = _label(asset)
+    asset_id = asset.id
+    session.delete(asset)
+    session.flush()
+    audit_service.record(
+        session,
+        ctx=ctx,
+        action=f"{kind}.delete",
+        target_type=kind,
+        target_id=asset_id,
+        summary=f"deleted {words} {name}",
+    )
+
+
+def download(
+    session: Session, *, asset: Document | DesignAsset, count: bool = True
+) -> tuple[StoredFile, bytes]:
+    """Return an asset's file, counting the download unless it is only a preview."""
+    stored, data = files.load(session, file_id=asset.file_id)
+    if count:
+        usage.bump(session, asset=asset, kind=usage.UsageKind.download)
+    return stored, data

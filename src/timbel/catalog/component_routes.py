@@ -104,7 +104,7 @@ def delete_component(component_id: str, principal: Writer, session: SessionDep, 
     component = component_service.get_visible_or_raise(
         session, principal=principal, component_id=component_id
     )
-    component_service.delete(session, component=component, ctx=audit)
+    asset_service.delete(session, asset=component, ctx=audit)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -129,21 +129,6 @@ def update(session: Session, *, component: Component, data: ComponentUpdate, ctx
     return component
 
 
-def delete(session: Session, *, component: Component, ctx: AuditContext) -> None:
-    """Delete a component with its versions and counters."""
-    name, component_id = component.name, component.id
-    session.delete(component)
-    session.flush()
-    audit_service.record(
-        session,
-        ctx=ctx,
-        action="component.delete",
-        target_type="component",
-        target_id=component_id,
-        summary=f"deleted component {name}",
-    )
-
-
 def record_reuse(session: Session, *, component: Component, ctx: AuditContext) -> UsageRead:
     """Count one reuse (copy) of a component and return its counters."""
     usage.bump(session, asset=component, kind=usage.UsageKind.reuse)

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from timbel.auth.deps import require_page
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_pages, component_service, usage
+from timbel.catalog import asset_pages, asset_service, component_service, usage
 from timbel.catalog.asset_schemas import AssetSource, ComponentCreate, ComponentKind, ComponentUpdate
 from timbel.catalog.models import Component
 from timbel.core.deps import AuditDep, SessionDep
@@ -272,5 +272,5 @@ def component_delete(
     component = component_service.get_visible_or_raise(
         session, principal=principal, component_id=component_id
     )
-    component_service.delete(session, component=component, ctx=audit)
+    asset_service.delete(session, asset=component, ctx=audit)
     return redirect(request, "/catalog/components", flash="component_deleted")

@@ -140,7 +140,7 @@ def update_design_asset(
 def delete_design_asset(asset_id: str, principal: Writer, session: SessionDep, audit: AuditDep) -> Response:
     """Delete a design asset with its versions and usage counts."""
     asset = design_asset_service.get_visible_or_raise(session, principal=principal, design_asset_id=asset_id)
-    design_asset_service.delete(session, asset=asset, ctx=audit)
+    asset_service.delete(session, asset=asset, ctx=audit)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -148,7 +148,7 @@ def delete_design_asset(asset_id: str, principal: Writer, session: SessionDep, a
 def download_design_asset(asset_id: str, principal: Reader, session: SessionDep) -> Response:
     """Download a design asset's file as an attachment (counts a download)."""
     asset = design_asset_service.get_visible_or_raise(session, principal=principal, design_asset_id=asset_id)
-    stored, data = design_asset_service.download(session, asset=asset)
+    stored, data = asset_service.download(session, asset=asset)
     return files.download_response(stored, data)
 
 
@@ -171,7 +171,7 @@ def replace_design_asset_file(
         settings=settings.catalog,
         created_by=principal.user_id,
     )
-    design_asset_service.replace_file(session, asset=asset, stored=stored, ctx=audit)
+    asset_service.replace_file(session, asset=asset, stored=stored, ctx=audit)
     return design_asset_service.read(session, asset=asset)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from timbel.audit import service as audit_service
 from timbel.audit.service import AuditContext
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_service, files, usage, versions
+from timbel.catalog import asset_service, files, versions
 from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetRead, DesignAssetUpdate, UsageRead
 from timbel.catalog.models import DesignAsset, StoredFile
 from timbel.catalog.service import user_refs
@@ -138,48 +138,6 @@ def update(
             changes=changes,
         )
     return asset
-
-
-def replace_file(
-    session: Session, *, asset: DesignAsset, stored: StoredFile, ctx: AuditContext
-) -> DesignAsset:
-    """Attach a new file to a design asset as a new version."""
-    old = asset.file_id
-    asset.file_id = stored.id
-    asset_service.new_version(session, asset=asset, author_id=ctx.actor_id)
-    audit_service.record(
-        session,
-        ctx=ctx,
-        action="design_asset.file_replace",
-        target_type="design_asset",
-        target_id=asset.id,
-        summary=f"new file {stored.filename} for design asset {asset.title}",
-        changes={"file_id": [old, stored.id], "sha256": stored.sha256, "size": stored.size},
-    )
-    return asset
-
-
-def delete(session: Session, *, asset: DesignAsset, ctx: AuditContext) -> None:
-    """Delete a design asset with its versions and counters."""
-    title, asset_id = asset.title, asset.id
-    session.delete(asset)
-    session.flush()
-    audit_service.record(
-        session,
-        ctx=ctx,
-        action="design_asset.delete",
-        target_type="design_asset",
-        target_id=asset_id,
-        summary=f"deleted design asset {title}",
-    )
-
-
-def download(session: Session, *, asset: DesignAsset, count: bool = True) -> tuple[StoredFile, bytes]:
-    """Return a design asset's file and count the download."""
-    stored, data = files.load(session, file_id=asset.file_id)
-    if count:
-        usage.bump(session, asset=asset, kind=usage.UsageKind.download)
-    return stored, data
 
 
 def read(session: Session, *, asset: DesignAsset) -> DesignAssetRead:

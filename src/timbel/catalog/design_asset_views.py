@@ -15,7 +15,7 @@ from starlette.responses import Response
 from timbel.auth.deps import require_page
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_pages, design_asset_service, files, usage
+from timbel.catalog import asset_pages, asset_service, design_asset_service, files, usage
 from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetUpdate
 from timbel.catalog.design_asset_routes import split_tags
 from timbel.catalog.models import DesignAsset
@@ -237,7 +237,7 @@ def design_asset_update(
         data = DesignAssetUpdate.model_validate(_fields(submitted))
         stored = asset_pages.store_upload(request, session, principal, form)
         if stored is not None:
-            design_asset_service.replace_file(session, asset=asset, stored=stored, ctx=audit)
+            asset_service.replace_file(session, asset=asset, stored=stored, ctx=audit)
         design_asset_service.update(session, asset=asset, data=data, ctx=audit)
     except ValidationError as exc:
         errors, status = asset_pages.form_errors(exc), 422
@@ -256,7 +256,7 @@ def design_asset_delete(
 ) -> Response:
     """Delete a design asset."""
     asset = design_asset_service.get_visible_or_raise(session, principal=principal, design_asset_id=asset_id)
-    design_asset_service.delete(session, asset=asset, ctx=audit)
+    asset_service.delete(session, asset=asset, ctx=audit)
     return redirect(request, BASE, flash="design_asset_deleted")
 
 
@@ -269,5 +269,5 @@ def design_asset_download(
 ) -> Response:
     """Download a design asset's file as an attachment; the page's own image preview is not a download."""
     asset = design_asset_service.get_visible_or_raise(session, principal=principal, design_asset_id=asset_id)
-    stored, data = design_asset_service.download(session, asset=asset, count=not preview)
+    stored, data = asset_service.download(session, asset=asset, count=not preview)
     return files.download_response(stored, data)

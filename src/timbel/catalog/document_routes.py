@@ -136,7 +136,7 @@ def update_document(
 def delete_document(document_id: str, principal: Writer, session: SessionDep, audit: AuditDep) -> Response:
     """Delete a document with its versions and usage counts."""
     document = document_service.get_visible_or_raise(session, principal=principal, document_id=document_id)
-    document_service.delete(session, document=document, ctx=audit)
+    asset_service.delete(session, asset=document, ctx=audit)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -144,7 +144,7 @@ def delete_document(document_id: str, principal: Writer, session: SessionDep, au
 def download_document(document_id: str, principal: Reader, session: SessionDep) -> Response:
     """Download a document's file as an attachment (counts a download)."""
     document = document_service.get_visible_or_raise(session, principal=principal, document_id=document_id)
-    stored, data = document_service.download(session, document=document)
+    stored, data = asset_service.download(session, asset=document)
     return files.download_response(stored, data)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from timbel.audit import service as audit_service
 from timbel.audit.service import AuditContext
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_service, files, usage, versions
+from timbel.catalog import asset_service, files, versions
 from timbel.catalog.asset_schemas import (
     DocumentCreate,
     DocumentFormat,
@@ -143,49 +143,15 @@ def update(session: Session, *, document: Document, data: DocumentUpdate, ctx: A
 
 
 def replace_file(session: Session, *, document: Document, stored: StoredFile, ctx: AuditContext) -> Document:
-    """Attach a new file to a file document as a new version."""
+    """Attach a new file to a file document as a new version (its format follows the file)."""
     if document.format == DocumentFormat.markdown.value:
         raise ValidationFailed(
             "A markdown document has no file; edit its content instead.",
             errors=[{"loc": ["body", "file"], "type": "document.not_a_file", "msg": "markdown document"}],
         )
-    old = document.file_id
-    document.file_id = stored.id
     document.format = _format_of(stored)
-    asset_service.new_version(session, asset=document, author_id=ctx.actor_id)
-    audit_service.record(
-        session,
-        ctx=ctx,
-        action="document.file_replace",
-        target_type="document",
-        target_id=document.id,
-        summary=f"new file {stored.filename} for document {document.title}",
-        changes={"file_id": [old, stored.id], "sha256": stored.sha256, "size": stored.size},
-    )
+    asset_service.replace_file(session, asset=document, stored=stored, ctx=ctx)
     return document
-
-
-def delete(session: Session, *, document: Document, ctx: AuditContext) -> None:
-    """Delete a document with its versions and counters (stored file bytes stay for other users)."""
-    title, document_id = document.title, document.id
-    session.delete(document)
-    session.flush()
-    audit_service.record(
-        session,
-        ctx=ctx,
-        action="document.delete",
-        target_type="document",
-        target_id=document_id,
-        summary=f"deleted document {title}",
-    )
-
-
-def download(session: Session, *, document: Document, count: bool = True) -> tuple[StoredFile, bytes]:
-    """Return a document's file and count the download."""
-    stored, data = files.load(session, file_id=document.file_id)
-    if count:
-        usage.bump(session, asset=document, kind=usage.UsageKind.download)
-    return stored, data
 
 
 def read(session: Session, *, document: Document) -> DocumentRead:

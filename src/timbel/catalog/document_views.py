@@ -262,7 +262,7 @@ def document_delete(
 ) -> Response:
     """Delete a document."""
     document = document_service.get_visible_or_raise(session, principal=principal, document_id=document_id)
-    document_service.delete(session, document=document, ctx=audit)
+    asset_service.delete(session, asset=document, ctx=audit)
     return redirect(request, BASE, flash="document_deleted")
 
 
@@ -270,7 +270,7 @@ def document_delete(
 def document_download(document_id: str, principal: Reader, session: SessionDep) -> Response:
     """Download a document's file as an attachment (counts a download)."""
     document = document_service.get_visible_or_raise(session, principal=principal, document_id=document_id)
-    stored, data = document_service.download(session, document=document)
+    stored, data = asset_service.download(session, asset=document)
     return files.download_response(stored, data)
 
 
