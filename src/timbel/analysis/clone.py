@@ -1,0 +1,313 @@
+"""Shallow-clone a checked repository URL with the git CLI, bounded by time, size and file count.
+
+Why this shape: git runs with a fixed argv, an environment built from scratch (no user/system
+config, so no ``url.insteadOf`` rewrite, proxy or credential helper can reroute it), only the
+URL's own protocol allowed, HTTP redirects off, hooks off and submodules not fetched. The
+connection is pinned to the addresses ``check_repo_url`` approved: for http(s) with
+``http.curloptResolve=host:port:addr`` (git >= 2.37; the URL keeps its host name so TLS still
+verifies it), for ssh and git:// by putting the checked address in the URL (ssh keeps checking the
+host key under the real name through ``HostKeyAlias``). Tokens travel as an ``http.extraHeader``
+passed through ``GIT_CONFIG_COUNT`` variables, never argv. Symlinks are checked out as symlinks
+(``core.symlinks`` stays true) so the analyzer sees them with ``lstat`` and never follows them;
+git itself does not follow them while writing. ``--filter=blob:limit`` is not used: checkout
+would lazily fetch the omitted blobs again, so it bounds nothing; the size limit is enforced by
+polling the destination instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Protocol
+
+from timbel.analysis.url_guard import CheckedUrl
+from timbel.core.errors import IntegrationError
+
+_REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)$")
+_MIB = 1024 * 1024
+
+
+class CloneFailed(IntegrationError):
+    """git could not clone the repository (unreachable, not found, refused, bad ref)."""
+
+    code = "clone-failed"
+    title = "Repository clone failed"
+
+
+class CloneTimedOut(CloneFailed):
+    """The clone took longer than ``CloneLimits.timeout_seconds``."""
+
+    code = "clone-timed-out"
+    title = "Repository clone timed out"
+
+
+class CloneTooLarge(CloneFailed):
+    """The clone exceeded ``CloneLimits.max_bytes`` or ``max_files``."""
+
+    code = "clone-too-large"
+    title = "Repository too large"
+
+
+class CredentialLookup(Protocol):
+    """Find the token for a git host (filled later by the integrations, e.g. a GitHub token)."""
+
+    def token_for(self, host: str) -> str | None:
+        """Return the token to send to ``host`` over https, or None for anonymous access."""
+        ...
+
+
+class NoCredentials:
+    """Clone anonymously."""
+
+    def token_for(self, host: str) -> str | None:
+        """Return no token."""
+        return None
+
+
+@dataclass(frozen=True)
+class CloneLimits:
+    """Bounds for one clone; bytes count ``.git`` too, files count the working tree."""
+
+    timeout_seconds: float = 120.0
+    max_bytes: int = 512 * _MIB
+    max_files: int = 100_000
+    poll_seconds: float = 0.25
+
+
+@dataclass(frozen=True)
+class Submodule:
+    """A submodule declared in ``.gitmodules``; reported, never fetched."""
+
+    name: str
+    path: str
+    url: str
+
+
+@dataclass
+class ClonedRepo:
+    """A checked-out shallow clone in a private temp dir; use it as a context manager to remove it."""
+
+    path: Path
+    commit: str
+    ref: str | None
+    submodules: tuple[Submodule, ...]
+    temp_dir: Path = field(repr=False)
+
+    def cleanup(self) -> None:
+        """Delete the clone and its temp dir; idempotent."""
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> ClonedRepo:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.cleanup()
+
+
+@dataclass(frozen=True)
+class GitInvocation:
+    """The exact argv and environment of a clone (built separately so it can be inspected)."""
+
+    argv: tuple[str, ...]
+    env: dict[str, str] = field(repr=False)
+
+
+def shallow_clone(
+    checked: CheckedUrl,
+    *,
+    ref: str | None,
+    dest_parent: Path,
+    limits: CloneLimits,
+    credentials: CredentialLookup,
+    git: str = "git",
+) -> ClonedRepo:
+    """Clone ``checked`` at ``ref`` (branch or tag; default branch when None) into a new temp dir."""
+    if ref is not None and not _REF.match(ref):
+        raise CloneFailed(f"{ref!r} is not a valid branch or tag name")
+    if not checked.addresses:
+        raise CloneFailed("the URL has no checked address; pass it through check_repo_url first")
+    temp_dir = Path(tempfile.mkdtemp(prefix="timbel-clone-", dir=dest_parent))
+    dest = temp_dir / "repo"
+    token = credentials.token_for(checked.host) if checked.scheme in ("https", "http") else None
+    try:
+        invocation = clone_invocation(checked, ref=ref, dest=dest, token=token, git=git)
+        _run_bounded(invocation, dest=dest, limits=limits, secret=token)
+        _check_size(dest, limits)
+        local_env = _base_env()  # without the token
+        commit = _git_output([git, "-C", str(dest), "rev-parse", "HEAD"], local_env)
+        branch = _git_output([git, "-C", str(dest), "symbolic-ref", "-q", "--short", "HEAD"], local_env)
+        submodules = _submodules(dest, git, local_env)
+    except BaseException:
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        raise
+    return ClonedRepo(dest, commit, ref or branch or None, submodules, temp_dir)
+
+
+def clone_invocation(
+    checked: CheckedUrl, *, ref: str | None, dest: Path, token: str | None, git: str = "git"
+) -> GitInvocation:
+    """Build the fixed argv and clean environment for cloning ``checked`` into ``dest``."""
+    config = [
+        "protocol.allow=never",
+        f"protocol.{checked.scheme}.allow=always",
+        "http.followRedirects=false",
+        "http.proxy=",
+        "core.hooksPath=/dev/null",
+        "core.fsmonitor=false",
+        "submodule.recurse=false",
+        "fetch.recurseSubmodules=false",
+        "credential.helper=",
+    ]
+    env = _base_env()
+    if checked.scheme in ("https", "http"):
+        url = checked.url
+        addresses = ",".join(f"[{a}]" if ":" in a else a for a in checked.addresses)
+        config.append(f"http.curloptResolve={checked.host}:{checked.port}:{addresses}")
+        if token is not None:
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            env |= {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            }
+    else:
+        address = checked.addresses[0]
+        netloc = f"[{address}]" if ":" in address else address
+        user = f"{checked.user}@" if checked.user else ""
+        if "://" in checked.url:
+            url = f"{checked.scheme}://{user}{netloc}:{checked.port}{checked.path}"
+        else:  # scp-like paths are relative to the remote home; keep that syntax (always port 22)
+            url = f"{user}{netloc}:{checked.path}"
+        if checked.scheme == "ssh":
+            # HostKeyAlias keeps known_hosts checks on the real name while ssh dials the checked address.
+            env["GIT_SSH_COMMAND"] = f"ssh -o BatchMode=yes -o HostKeyAlias={checked.host}"
+            env["GIT_SSH_VARIANT"] = "ssh"
+    argv = [git]
+    for entry in config:
+        argv += ["-c", entry]
+    argv += ["clone", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules"]
+    if ref is not None:
+        argv += ["--branch", ref]
+    argv += ["--", url, str(dest)]
+    return GitInvocation(tuple(argv), env)
+
+
+def _base_env() -> dict[str, str]:
+    """An environment without inherited git, proxy or askpass settings."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/nonexistent"),
+        "LANG": "C",
+        "LC_ALL": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_PROTOCOL_FROM_USER": "0",
+        "GIT_LFS_SKIP_SMUDGE": "1",
+    }
+
+
+def _run_bounded(invocation: GitInvocation, *, dest: Path, limits: CloneLimits, secret: str | None) -> None:
+    """Run git in its own process group; kill the group on timeout or when the tree grows too big."""
+    with tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(  # noqa: S603 - fixed argv built by clone_invocation
+            invocation.argv,
+            env=invocation.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + limits.timeout_seconds
+        try:
+            while process.poll() is None:
+                if time.monotonic() >= deadline:
+                    raise CloneTimedOut(f"the clone took longer than {limits.timeout_seconds:g} s")
+                _check_size(dest, limits)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=limits.poll_seconds)
+        finally:
+            if process.poll() is None:
+                _kill_group(process)
+        if process.returncode != 0:
+            raise CloneFailed(f"git clone failed: {_tail(stderr, secret)}")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill git and its children (remote helpers, ssh) by the group id of the process we started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def _tail(stream: IO[bytes], secret: str | None) -> str:
+    """Return git's last stderr lines with any secret removed."""
+    stream.seek(0)
+    text = stream.read()[-2000:].decode("utf-8", "replace").strip()
+    if secret:
+        text = text.replace(secret, "***")
+    return text or "no message"
+
+
+def _check_size(dest: Path, limits: CloneLimits) -> None:
+    """Raise ``CloneTooLarge`` when the destination holds too many bytes or working-tree files."""
+    total_bytes = files = 0
+    stack = [dest]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # git is still creating or renaming it
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(Path(entry.path))
+                continue
+            total_bytes += info.st_size
+            if ".git" not in Path(entry.path).relative_to(dest).parts[:1]:
+                files += 1
+    if total_bytes > limits.max_bytes:
+        raise CloneTooLarge(f"the clone exceeds {limits.max_bytes} bytes")
+    if files > limits.max_files:
+        raise CloneTooLarge(f"the clone exceeds {limits.max_files} files")
+
+
+def _git_output(argv: list[str], env: dict[str, str]) -> str:
+    """Run a read-only git command in the clone and return its trimmed stdout ('' on failure)."""
+    result = subprocess.run(argv, env=env, capture_output=True, timeout=30, check=False)  # noqa: S603 - fixed argv
+    return result.stdout.decode("utf-8", "replace").strip() if result.returncode == 0 else ""
+
+
+def _submodules(dest: Path, git: str, env: dict[str, str]) -> tuple[Submodule, ...]:
+    """List ``.gitmodules`` entries without fetching anything (includes are not followed)."""
+    gitmodules = dest / ".gitmodules"
+    if gitmodules.is_symlink() or not gitmodules.is_file():
+        return ()
+    argv = [git, "config", "--no-includes", "-z", "--file", str(gitmodules), "--list"]
+    result = subprocess.run(argv, env=env, capture_output=True, timeout=30, check=False)  # noqa: S603 - fixed argv
+    found: dict[str, dict[str, str]] = {}
+    for record in result.stdout.decode("utf-8", "replace").split("\0"):
+        key, _, value = record.partition("\n")
+        if key.startswith("submodule.") and key.rsplit(".", 1)[-1] in ("path", "url"):
+            name, attribute = key[len("submodule.") :].rsplit(".", 1)
+            found.setdefault(name, {})[attribute] = value
+    return tuple(
+        Submodule(name, values.get("path", ""), values.get("url", ""))
+        for name, values in sorted(found.items())
+    )

@@ -1,0 +1,1 @@
+"""Per-ecosystem detectors (Node, Python, JVM, Go) sharing the types in `stacks.base`."""
