@@ -226,6 +226,58 @@ def demo_load() -> None:
         typer.echo(f"the system timbel-ops points at the local repository {repo}")
 
 
+@app.command()
+def analyze(
+    target: Annotated[str, typer.Argument(help="A git URL (https, ssh, git) or a local directory.")],
+    ref: Annotated[str | None, typer.Option(help="Branch or tag to clone (URLs only).")] = None,
+    output: Annotated[str, typer.Option("--format", help="json (the full report) or table.")] = "table",
+    allow_host: Annotated[
+        list[str] | None, typer.Option("--allow-host", help="Permit an internal host or CIDR (repeatable).")
+    ] = None,
+) -> None:
+    """Analyse a repository: languages, services with ports and evidence, delivery assets, readiness, git."""
+    from pathlib import Path
+
+    from timbel.analysis import analyzer, cli_format
+    from timbel.analysis.clone import CloneFailed
+    from timbel.analysis.files import TooManyFilesError
+    from timbel.analysis.schema import SourceInfo
+    from timbel.analysis.url_guard import AllowList, UnsafeRepositoryUrl
+
+    if output not in ("json", "table"):
+        typer.echo("timbel: --format must be json or table", err=True)
+        raise typer.Exit(2)
+    progress = cli_format.stderr_progress if output == "table" and sys.stderr.isatty() else None
+    local = Path(target).expanduser()
+    try:
+        if local.is_dir():
+            if ref is not None:
+                typer.echo(
+                    "timbel: --ref works only with a git URL; check the ref out locally instead", err=True
+                )
+                raise typer.Exit(2)
+            source = SourceInfo(path=str(local.resolve()))
+            report = analyzer.analyze_path(local, source=source, on_progress=progress)
+        elif cli_format.looks_like_url(target):
+            allow = AllowList.from_entries(allow_host or [])
+            report = analyzer.analyze_url(target, ref=ref, allow=allow, on_progress=progress)
+        else:
+            typer.echo(f"timbel: {target} is neither a directory nor a git URL", err=True)
+            raise typer.Exit(2)
+    except UnsafeRepositoryUrl as exc:
+        typer.echo(f"timbel: repository URL refused: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
+    except CloneFailed as exc:
+        typer.echo(f"timbel: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    except TooManyFilesError as exc:
+        typer.echo(f"timbel: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if progress is not None:
+        typer.echo("", err=True)
+    typer.echo(report.to_json() if output == "json" else cli_format.render_table(report))
+
+
 def main() -> None:
     """Entry point of the ``timbel`` command."""
     app()

@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field
 from timbel.analysis._fs import read_text, walk
 from timbel.analysis.datastores import datastores_for
 from timbel.analysis.report import Library, PortEvidence, Problem, Service
-from timbel.analysis.stacks import go, jvm, node, python
+from timbel.analysis.resources import estimate, measure
+from timbel.analysis.stacks import dotnet, go, jvm, node, php, python, ruby, rust, static
 from timbel.analysis.stacks.base import (
     RANK_DEFAULT,
     RANK_DEPLOY,
@@ -42,6 +43,9 @@ MANIFESTS = frozenset(
         "build.gradle",
         "build.gradle.kts",
         "go.mod",
+        "composer.json",
+        "Gemfile",
+        "Cargo.toml",
     }
 )
 DETECTORS: tuple[Callable[[StackContext], Detected | None], ...] = (
@@ -49,6 +53,11 @@ DETECTORS: tuple[Callable[[StackContext], Detected | None], ...] = (
     python.detect,
     jvm.detect,
     go.detect,
+    dotnet.detect,
+    php.detect,
+    ruby.detect,
+    rust.detect,
+    static.detect,
 )
 _EXPOSE = re.compile(r"^\s*EXPOSE\s+(.+)$", re.MULTILINE | re.IGNORECASE)
 _PROCFILE_PORT = re.compile(r"(?:--port[= ]|-p\s+|(?:--bind|-b)[= ]\S*?:|runserver\s+\S*?:)(\d{2,5})\b")
@@ -60,6 +69,12 @@ class ServiceScan(BaseModel):
     services: list[Service] = Field(default_factory=list)
     libraries: list[Library] = Field(default_factory=list)
     problems: list[Problem] = Field(default_factory=list)
+
+
+def is_manifest(rel: str) -> bool:
+    """Tell whether a path is a manifest that makes its directory a candidate (`*.csproj` included)."""
+    name = rel.rsplit("/", 1)[-1]
+    return name in MANIFESTS or name.endswith(".csproj")
 
 
 def _walk(root: Path) -> list[str]:
@@ -208,9 +223,8 @@ def scan_services(root: Path, files: list[str] | None = None) -> ServiceScan:
     """Detect services, libraries and manifest problems; `files` may come from a richer listing."""
     root = root.resolve()
     files = _walk(root) if files is None else files
-    dirs = {
-        _parent(f) for f in files if f.rsplit("/", 1)[-1] in MANIFESTS and ".devcontainer" not in f.split("/")
-    }
+    dirs = {_parent(f) for f in files if is_manifest(f) and ".devcontainer" not in f.split("/")}
+    dirs |= static.candidate_dirs([f for f in files if ".devcontainer" not in f.split("/")], dirs)
     owned = _owned(files, dirs)
     scan = ServiceScan()
     compose = _compose_services(root, files, scan.problems)
@@ -260,6 +274,7 @@ def scan_services(root: Path, files: list[str] | None = None) -> ServiceScan:
                     datastores=datastores_for(root, det),
                 )
             )
+            scan.services[-1].resources = estimate(scan.services[-1], measure(root, owned[path]))
     return scan
 
 

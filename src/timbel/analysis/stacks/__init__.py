@@ -1,1 +1,1 @@
-"""Per-ecosystem detectors (Node, Python, JVM, Go) sharing the types in `stacks.base`."""
+"""Per-ecosystem detectors (Node, Python, JVM, Go, .NET, PHP, Ruby, Rust, static sites) on `stacks.base`."""

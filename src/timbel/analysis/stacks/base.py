@@ -13,7 +13,12 @@ from timbel.analysis.report import Dependency, Evidence, PortEvidence, Problem, 
 # Port evidence strength, strongest first.
 RANK_EXPOSE, RANK_CONFIG, RANK_LISTEN, RANK_ENV, RANK_DEPLOY, RANK_PROCFILE, RANK_DEFAULT = range(7)
 
-_HEALTH = re.compile(r"""["'`]((?:/[\w.-]+)*/(?:health|healthz|ready|readyz|livez|live))["'`]""")
+# Quoted with ' or " only: a path in backticks is prose (docs, messages), not a route declaration.
+_HEALTH = re.compile(r"""["']((?:/[\w.-]+)*/(?:health|healthz|ready|readyz|livez|live))["']""")
+# Folders whose code is not the service's own (tests, benchmarks, examples): their routes don't count.
+_AUXILIARY = frozenset(
+    {"test", "tests", "testdata", "fixtures", "bench", "benchmarks", "example", "examples"}
+)
 _ROUTE_HINT = re.compile(r"get|route|handle|mapping|path|app\.|router", re.IGNORECASE)
 
 
@@ -60,7 +65,10 @@ class StackContext:
         self.problems.append(Problem(file=self.rel(name), message=message))
 
     def sources(self, *suffixes: str, limit: int = 400) -> list[str]:
-        """List this directory's own source files with the given suffixes, tests excluded."""
+        """List this directory's own source files with the given suffixes, tests excluded, shallowest first.
+
+        Entry points (main.go, app.py, index.js) sit near the top, so a limit never hides them.
+        """
         out = [
             f
             for f in self.files
@@ -68,6 +76,7 @@ class StackContext:
             and "/test" not in f"/{f}"
             and not f.rsplit("/", 1)[-1].startswith("test_")
         ]
+        out.sort(key=lambda f: (f.count("/"), f))
         return out[:limit]
 
 
@@ -142,6 +151,8 @@ def find_health(ctx: StackContext, files: Iterable[str]) -> tuple[str | None, li
     """Find health-check routes (/health, /healthz, /ready, /livez …) declared in source."""
     found: list[tuple[str, Evidence]] = []
     for rel in files:
+        if _AUXILIARY.intersection(rel.split("/")[:-1]):
+            continue
         text = ctx.read_repo(rel)
         if not text:
             continue
