@@ -272,3 +272,24 @@ def download(
     if count:
         usage.bump(session, asset=asset, kind=usage.UsageKind.download)
     return stored, data
+
+
+def owner_fields(session: Session, *, assets: Sequence[Document | DesignAsset]) -> dict[str, dict[str, Any]]:
+    """Return, per asset id, the references a document or design asset read shows, in one query per kind."""
+    systems = system_refs(session, (a.system_id for a in assets))
+    projects = project_refs(session, (a.project_id for a in assets))
+    domains = domain_refs(session, (a.domain_id for a in assets))
+    stored = files.read_many(session, file_ids=(a.file_id for a in assets))
+    counts = usage_reads(session, assets)
+    authors = catalog_service.user_refs(session, user_ids={a.created_by for a in assets if a.created_by})
+    return {
+        a.id: {
+            "domain": domains[a.domain_id],
+            "system": systems.get(a.system_id) if a.system_id else None,
+            "project": projects.get(a.project_id) if a.project_id else None,
+            "file": stored.get(a.file_id) if a.file_id else None,
+            "usage": counts.get(a.id, UsageRead()),
+            "created_by": authors.get(a.created_by) if a.created_by else None,
+        }
+        for a in assets
+    }

@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from timbel.audit import service as audit_service
 from timbel.audit.service import AuditContext
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_service, files, versions
-from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetRead, DesignAssetUpdate, UsageRead
+from timbel.catalog import asset_service, versions
+from timbel.catalog.asset_schemas import DesignAssetCreate, DesignAssetRead, DesignAssetUpdate
 from timbel.catalog.models import DesignAsset, StoredFile
-from timbel.catalog.service import user_refs
 from timbel.core.errors import ValidationFailed
 from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
@@ -147,27 +146,17 @@ def read(session: Session, *, asset: DesignAsset) -> DesignAssetRead:
 
 def read_many(session: Session, *, assets: Sequence[DesignAsset]) -> list[DesignAssetRead]:
     """Build the API views of a page of design assets with a fixed number of queries."""
-    systems = asset_service.system_refs(session, (a.system_id for a in assets))
-    projects = asset_service.project_refs(session, (a.project_id for a in assets))
-    domains = asset_service.domain_refs(session, (a.domain_id for a in assets))
-    stored = files.read_many(session, file_ids=(a.file_id for a in assets))
-    counts = asset_service.usage_reads(session, assets)
-    authors = user_refs(session, user_ids={a.created_by for a in assets if a.created_by})
+    owners = asset_service.owner_fields(session, assets=assets)
     return [
         DesignAssetRead(
+            **owners[a.id],
             id=a.id,
-            domain=domains[a.domain_id],
-            system=systems.get(a.system_id) if a.system_id else None,
-            project=projects.get(a.project_id) if a.project_id else None,
             title=a.title,
             kind=a.kind,
             description=a.description,
             url=a.url,
             tags=list(a.tags or []),
-            file=stored.get(a.file_id) if a.file_id else None,
             version=a.version,
-            usage=counts.get(a.id, UsageRead()),
-            created_by=authors.get(a.created_by) if a.created_by else None,
             created_at=a.created_at,
             updated_at=a.updated_at,
         )

@@ -15,16 +15,14 @@ from sqlalchemy.orm import Session
 from timbel.audit import service as audit_service
 from timbel.audit.service import AuditContext
 from timbel.auth.principal import Principal
-from timbel.catalog import asset_service, files, versions
+from timbel.catalog import asset_service, versions
 from timbel.catalog.asset_schemas import (
     DocumentCreate,
     DocumentFormat,
     DocumentRead,
     DocumentUpdate,
-    UsageRead,
 )
 from timbel.catalog.models import Document, StoredFile
-from timbel.catalog.service import user_refs
 from timbel.core.errors import ValidationFailed
 from timbel.core.pagination import PageParams, fetch_page, sort_order, text_search
 
@@ -161,27 +159,17 @@ def read(session: Session, *, document: Document) -> DocumentRead:
 
 def read_many(session: Session, *, documents: Sequence[Document]) -> list[DocumentRead]:
     """Build the API views of a page of documents with a fixed number of queries."""
-    systems = asset_service.system_refs(session, (d.system_id for d in documents))
-    projects = asset_service.project_refs(session, (d.project_id for d in documents))
-    domains = asset_service.domain_refs(session, (d.domain_id for d in documents))
-    stored = files.read_many(session, file_ids=(d.file_id for d in documents))
-    counts = asset_service.usage_reads(session, documents)
-    authors = user_refs(session, user_ids={d.created_by for d in documents if d.created_by})
+    owners = asset_service.owner_fields(session, assets=documents)
     return [
         DocumentRead(
+            **owners[d.id],
             id=d.id,
-            domain=domains[d.domain_id],
-            system=systems.get(d.system_id) if d.system_id else None,
-            project=projects.get(d.project_id) if d.project_id else None,
             title=d.title,
             kind=d.kind,
             format=d.format,
             status=d.status,
             content=d.content,
-            file=stored.get(d.file_id) if d.file_id else None,
             version=d.version,
-            usage=counts.get(d.id, UsageRead()),
-            created_by=authors.get(d.created_by) if d.created_by else None,
             created_at=d.created_at,
             updated_at=d.updated_at,
         )
