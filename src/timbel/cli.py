@@ -229,7 +229,9 @@ def demo_load() -> None:
 @app.command()
 def analyze(
     target: Annotated[str, typer.Argument(help="A git URL (https, ssh, git) or a local directory.")],
-    ref: Annotated[str | None, typer.Option(help="Branch or tag to clone (URLs only).")] = None,
+    ref: Annotated[
+        str | None, typer.Option(help="Branch, tag or full commit SHA to clone (URLs only).")
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="json (the full report) or table.")] = "table",
     allow_host: Annotated[
         list[str] | None, typer.Option("--allow-host", help="Permit an internal host or CIDR (repeatable).")

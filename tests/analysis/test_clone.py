@@ -12,6 +12,7 @@ import pytest
 
 from tests.servers import ServerUnavailableError, git_http, pid_alive, port_open
 from tests.servers.git_http import GitHttpServer, start_git_http
+from timbel.analysis.analyzer import analyze_url
 from timbel.analysis.clone import (
     ClonedRepo,
     CloneFailed,
@@ -21,6 +22,7 @@ from timbel.analysis.clone import (
     NoCredentials,
     Submodule,
     clone_invocation,
+    commit_invocations,
     shallow_clone,
 )
 from timbel.analysis.url_guard import AllowList, CheckedUrl, check_repo_url
@@ -174,6 +176,77 @@ class TestShallowClone:
         paths = [request["path"] for request in server.requests()[seen:]]
         assert paths and all(path.startswith("/redirect/") for path in paths)
         assert list(tmp_path.iterdir()) == []
+
+
+class TestCommitRefs:
+    def test_fetches_a_commit_that_is_no_branch_tip(self, server: GitHttpServer, tmp_path: Path) -> None:
+        first = source_sha(server, "main~1")
+        with clone(server.url_for("demo"), tmp_path, ref=first.upper()) as repo:
+            assert repo.commit == first and repo.ref == first
+            assert (repo.path / "app" / "main.py").exists() and not (repo.path / "escape").is_symlink()
+            assert git(repo.path, "rev-list", "--count", "HEAD") == "1"  # shallow
+            assert not list((repo.path / ".git" / "hooks").glob("*"))  # no template hooks
+        assert list(tmp_path.iterdir()) == []
+
+    def test_the_report_names_the_requested_commit(self, server: GitHttpServer, tmp_path: Path) -> None:
+        first = source_sha(server, "main~1")
+        report = analyze_url(
+            server.url_for("demo"),
+            ref=first,
+            allow=LOOPBACK_ALLOWED,
+            resolver=StaticResolver("127.0.0.1"),
+            limits=CloneLimits(timeout_seconds=20),
+            dest_parent=tmp_path,
+        )
+        assert (report.source.commit, report.source.ref) == (first, first)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_an_abbreviated_sha_asks_for_a_full_one(self, server: GitHttpServer, tmp_path: Path) -> None:
+        short = source_sha(server, "main~1")[:7]
+        with pytest.raises(CloneFailed, match="use a full commit SHA, a branch or a tag"):
+            clone(server.url_for("demo"), tmp_path, ref=short)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_an_unknown_commit_fails_and_leaves_nothing(self, server: GitHttpServer, tmp_path: Path) -> None:
+        with pytest.raises(CloneFailed, match="git fetch failed"):
+            clone(server.url_for("demo"), tmp_path, ref="0" * 40)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_a_stalled_commit_fetch_times_out(self, server: GitHttpServer, tmp_path: Path) -> None:
+        with pytest.raises(CloneTimedOut):
+            clone(
+                server.url_for("demo", route="stall"),
+                tmp_path,
+                ref="a" * 40,
+                limits=CloneLimits(timeout_seconds=1),
+            )
+        assert list(tmp_path.iterdir()) == []
+
+    def test_the_token_reaches_the_server_only_through_the_fetch_environment(
+        self, server: GitHttpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        started = spy_popen(monkeypatch)
+        seen = len(server.requests())
+        first = source_sha(server, "main~1")
+        with clone(server.url_for("demo"), tmp_path, ref=first, credentials=TokenFor("127.0.0.1", SECRET)):
+            pass
+        headers = {request["authorization"] for request in server.requests()[seen:]}
+        assert len(headers) == 1 and headers.pop().startswith("Basic ")
+        argv = " ".join(str(arg) for process in started for arg in cast(list[str], process.args))
+        assert SECRET not in argv and "Basic" not in argv
+
+    def test_every_step_is_pinned_and_only_the_fetch_carries_the_token(self, tmp_path: Path) -> None:
+        target = CheckedUrl(
+            "https://h.example/r.git", "https", "h.example", 443, "/r.git", None, ("1.2.3.4",)
+        )
+        init, fetch, checkout = commit_invocations(target, commit="ab" * 32, dest=tmp_path / "r", token="t")
+        assert "--object-format=sha256" in init.argv and "--template=" in init.argv
+        assert fetch.argv[-3:] == ("--", "https://h.example/r.git", "ab" * 32)
+        for step in (init, fetch, checkout):
+            assert "http.curloptResolve=h.example:443:1.2.3.4" in step.argv
+            assert "core.hooksPath=/dev/null" in step.argv and "protocol.allow=never" in step.argv
+        assert fetch.env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
+        assert "GIT_CONFIG_VALUE_0" not in init.env and "GIT_CONFIG_VALUE_0" not in checkout.env
 
 
 class TestLimits:

@@ -1,4 +1,4 @@
-"""Tests for the safe repository file listing."""
+"""Tests for the safe repository file listing, the scanners' view of it and safe reading."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from tests.analysis._git_fixture import commit_all, write_tree
-from timbel.analysis.files import FileKind, RepoFile, TooManyFilesError, list_files
+from timbel.analysis import _fs
+from timbel.analysis._fs import read_text
+from timbel.analysis.files import (
+    DEFAULT_MAX_PARSE_BYTES,
+    FileKind,
+    RepoFile,
+    TooManyFilesError,
+    list_files,
+    scan_paths,
+    walk,
+)
 
 
 def by_path(files: list[RepoFile]) -> dict[str, RepoFile]:
@@ -87,3 +97,60 @@ class TestPlainDirectory:
 
         with pytest.raises(TooManyFilesError):
             list_files(tmp_path, max_files=2)
+
+
+class TestScannerView:
+    def test_walk_is_the_listing_without_dependency_dirs_links_or_huge_files(self, tmp_path: Path) -> None:
+        write_tree(
+            tmp_path,
+            {
+                "package.json": "{}",
+                "node_modules/left-pad/package.json": "{}",
+                "src/vendor/x.go": "package x\n",
+                "huge.sql": "x" * (DEFAULT_MAX_PARSE_BYTES + 1),
+            },
+        )
+        os.symlink(tmp_path / "package.json", tmp_path / "link.json")
+
+        assert walk(tmp_path) == ["package.json"] == scan_paths(list_files(tmp_path))
+        assert _fs.walk is walk  # one implementation, re-exported for the scanners
+
+    def test_walk_follows_git_when_there_is_a_repository(self, tmp_path: Path) -> None:
+        write_tree(tmp_path, {"go.mod": "module x\n"})
+        commit_all(tmp_path)
+        write_tree(tmp_path, {"untracked/go.mod": "module y\n"})
+
+        assert walk(tmp_path) == ["go.mod"]
+
+
+class TestReadText:
+    def test_reads_text_within_the_limit(self, tmp_path: Path) -> None:
+        write_tree(tmp_path, {"a/ok.txt": "héllo\n", "edge.txt": "x" * DEFAULT_MAX_PARSE_BYTES})
+        assert read_text(tmp_path, "a/ok.txt") == "héllo\n"
+        assert read_text(tmp_path, "edge.txt") is not None
+
+    def test_refuses_oversized_binary_and_minified_files(self, tmp_path: Path) -> None:
+        write_tree(
+            tmp_path,
+            {
+                "big.txt": "x" * (DEFAULT_MAX_PARSE_BYTES + 1),
+                "blob.bin": b"PK\x03\x04\x00rest",
+                "app.min.js": "var a=1;",
+            },
+        )
+        assert [read_text(tmp_path, n) for n in ("big.txt", "blob.bin", "app.min.js", "missing")] == [
+            None
+        ] * 4
+        assert read_text(tmp_path, "big.txt", max_bytes=DEFAULT_MAX_PARSE_BYTES + 1) is not None
+
+    def test_refuses_symlinks_and_paths_leaving_the_tree(self, tmp_path: Path) -> None:
+        outside = tmp_path / "outside"
+        write_tree(outside, {"secret.txt": "secret"})
+        repo = tmp_path / "repo"
+        write_tree(repo, {"in.txt": "in"})
+        os.symlink(outside / "secret.txt", repo / "leak.txt")
+        os.symlink(outside, repo / "leakdir")
+        os.symlink(repo / "in.txt", repo / "inner-link.txt")
+
+        for rel in ("leak.txt", "leakdir/secret.txt", "inner-link.txt", "../outside/secret.txt"):
+            assert read_text(repo, rel) is None, rel

@@ -14,9 +14,8 @@ from pathlib import Path
 
 from timbel.analysis import delivery as delivery_mod
 from timbel.analysis import gitstats, knowledge, languages, readiness, services
-from timbel.analysis._fs import SKIP_DIRS
 from timbel.analysis.clone import CloneLimits, CredentialLookup, NoCredentials, shallow_clone
-from timbel.analysis.files import FileKind, RepoFile, list_files
+from timbel.analysis.files import list_files, scan_paths
 from timbel.analysis.schema import AnalysisReport, LanguageEntry, SourceInfo, Stats
 from timbel.analysis.url_guard import AllowList, Resolver, SystemResolver, check_repo_url
 
@@ -26,15 +25,6 @@ PHASES = ("files", "languages", "services", "delivery", "knowledge", "readiness"
 
 def _no_progress(phase: str, done: int, total: int) -> None:
     """Ignore progress."""
-
-
-def scan_paths(files: list[RepoFile]) -> list[str]:
-    """Return the regular, parseable files outside dependency/build folders, for the manifest scanners."""
-    return [
-        f.path
-        for f in files
-        if f.kind is FileKind.FILE and not f.too_large and not SKIP_DIRS.intersection(f.path.split("/")[:-1])
-    ]
 
 
 def analyze_path(
@@ -97,8 +87,12 @@ def analyze_url(
     limits: CloneLimits | None = None,
     on_progress: ProgressCallback | None = None,
     dest_parent: Path | None = None,
+    inspect: Callable[[Path, AnalysisReport], None] | None = None,
 ) -> AnalysisReport:
-    """Check ``url`` (UnsafeRepositoryUrl if refused), shallow-clone, analyse, always remove the clone."""
+    """Check ``url`` (UnsafeRepositoryUrl if refused), shallow-clone, analyse, always remove the clone.
+
+    ``inspect(tree, report)`` runs before the clone is removed (e.g. to keep document texts).
+    """
     checked = check_repo_url(url, resolver=resolver or SystemResolver(), allow=allow or AllowList())
     progress = on_progress or _no_progress
     progress("clone", 0, 1)
@@ -117,6 +111,8 @@ def analyze_url(
             source=SourceInfo(url=checked.url, path=None, ref=cloned.ref, commit=cloned.commit),
             on_progress=on_progress,
         )
+        if inspect is not None:
+            inspect(cloned.path, report)
     report.stats.elapsed_ms = {"clone": clone_ms, **report.stats.elapsed_ms}
     report.stats.elapsed_ms["total"] += clone_ms
     return report

@@ -34,6 +34,10 @@ from timbel.analysis.url_guard import CheckedUrl
 from timbel.core.errors import IntegrationError
 
 _REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)$")
+# A full object name: SHA-1 (40 hex) or SHA-256 (64 hex). Shorter hex strings may be branch or tag
+# names ("2024", "cafe"), so they are tried as refs and only the failure message mentions SHAs.
+_FULL_SHA = re.compile(r"^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$")
+_HEXISH = re.compile(r"^[0-9a-fA-F]{4,63}$")
 _MIB = 1024 * 1024
 
 
@@ -133,7 +137,7 @@ def shallow_clone(
     credentials: CredentialLookup,
     git: str = "git",
 ) -> ClonedRepo:
-    """Clone ``checked`` at ``ref`` (branch or tag; default branch when None) into a new temp dir."""
+    """Clone ``checked`` at ``ref`` (branch, tag or full commit SHA; None: default branch) into a temp dir."""
     if ref is not None and not _REF.match(ref):
         raise CloneFailed(f"{ref!r} is not a valid branch or tag name")
     if not checked.addresses:
@@ -141,13 +145,16 @@ def shallow_clone(
     temp_dir = Path(tempfile.mkdtemp(prefix="timbel-clone-", dir=dest_parent))
     dest = temp_dir / "repo"
     token = credentials.token_for(checked.host) if checked.scheme in ("https", "http") else None
+    is_commit = ref is not None and _FULL_SHA.match(ref) is not None
+    ref = ref.lower() if ref is not None and is_commit else ref
     try:
-        invocation = clone_invocation(checked, ref=ref, dest=dest, token=token, git=git)
-        _run_bounded(invocation, dest=dest, limits=limits, secret=token)
+        _fetch_tree(checked, ref=ref, is_commit=is_commit, dest=dest, token=token, limits=limits, git=git)
         _check_size(dest, limits)
         local_env = _base_env()  # without the token
         commit = _git_output([git, "-C", str(dest), "rev-parse", "HEAD"], local_env)
         branch = _git_output([git, "-C", str(dest), "symbolic-ref", "-q", "--short", "HEAD"], local_env)
+        if is_commit and commit != ref:
+            raise CloneFailed(f"the server sent commit {commit or 'nothing'} instead of {ref}")
         submodules = _submodules(dest, git, local_env)
     except BaseException:
         shutil.rmtree(temp_dir, ignore_errors=True)
@@ -155,10 +162,71 @@ def shallow_clone(
     return ClonedRepo(dest, commit, ref or branch or None, submodules, temp_dir)
 
 
+def _fetch_tree(
+    checked: CheckedUrl,
+    *,
+    ref: str | None,
+    is_commit: bool,
+    dest: Path,
+    token: str | None,
+    limits: CloneLimits,
+    git: str,
+) -> None:
+    """Put ``ref`` into ``dest``: a commit by init + fetch + checkout, a branch or tag by one clone."""
+    deadline = time.monotonic() + limits.timeout_seconds  # one time budget for every step
+    if is_commit and ref is not None:
+        for step in commit_invocations(checked, commit=ref, dest=dest, token=token, git=git):
+            _run_bounded(step, dest=dest, limits=limits, secret=token, deadline=deadline)
+        return
+    invocation = clone_invocation(checked, ref=ref, dest=dest, token=token, git=git)
+    try:
+        _run_bounded(invocation, dest=dest, limits=limits, secret=token, deadline=deadline)
+    except CloneFailed as exc:
+        if type(exc) is CloneFailed and ref is not None and _HEXISH.match(ref):
+            hint = "it looks like an abbreviated commit SHA: use a full commit SHA, a branch or a tag"
+            raise CloneFailed(f"{exc.detail}; {ref!r} is not a branch or tag here, {hint}") from exc
+        raise
+
+
 def clone_invocation(
     checked: CheckedUrl, *, ref: str | None, dest: Path, token: str | None, git: str = "git"
 ) -> GitInvocation:
     """Build the fixed argv and clean environment for cloning ``checked`` into ``dest``."""
+    config, env, url = _remote(checked, token)
+    argv = [git, *config, "clone", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules"]
+    if ref is not None:
+        argv += ["--branch", ref]
+    argv += ["--", url, str(dest)]
+    return GitInvocation(tuple(argv), env)
+
+
+def commit_invocations(
+    checked: CheckedUrl, *, commit: str, dest: Path, token: str | None, git: str = "git"
+) -> tuple[GitInvocation, ...]:
+    """Build the three steps that check out one commit: init, fetch it at depth 1, check out FETCH_HEAD.
+
+    ``git clone`` only takes branch and tag names, so a commit is fetched by its full name; the
+    server must allow that (protocol v2 does; v0 needs ``uploadpack.allowReachableSHA1InWant``).
+    Only the fetch talks to the server and only it carries the token.
+    """
+    config, env, url = _remote(checked, token)
+    local_env = _base_env()
+    object_format = "sha256" if len(commit) == 64 else "sha1"
+    # An empty template directory: no sample hooks or other files from the host's git installation.
+    init = [git, *config, "init", "-q", "--template=", f"--object-format={object_format}", "--", str(dest)]
+    fetch = [git, *config, "-C", str(dest), "fetch", "-q", "--depth", "1", "--no-tags"]
+    fetch += ["--no-recurse-submodules", "--", url, commit]
+    checkout = [git, *config, "-c", "advice.detachedHead=false", "-C", str(dest)]
+    checkout += ["checkout", "-q", "--detach", "FETCH_HEAD"]
+    return (
+        GitInvocation(tuple(init), local_env),
+        GitInvocation(tuple(fetch), env),
+        GitInvocation(tuple(checkout), local_env),
+    )
+
+
+def _remote(checked: CheckedUrl, token: str | None) -> tuple[list[str], dict[str, str], str]:
+    """Return the ``-c`` options, environment and URL that pin and restrict every talk with the server."""
     config = [
         "protocol.allow=never",
         f"protocol.{checked.scheme}.allow=always",
@@ -194,14 +262,10 @@ def clone_invocation(
             # HostKeyAlias keeps known_hosts checks on the real name while ssh dials the checked address.
             env["GIT_SSH_COMMAND"] = f"ssh -o BatchMode=yes -o HostKeyAlias={checked.host}"
             env["GIT_SSH_VARIANT"] = "ssh"
-    argv = [git]
+    options: list[str] = []
     for entry in config:
-        argv += ["-c", entry]
-    argv += ["clone", "--depth", "1", "--single-branch", "--no-tags", "--no-recurse-submodules"]
-    if ref is not None:
-        argv += ["--branch", ref]
-    argv += ["--", url, str(dest)]
-    return GitInvocation(tuple(argv), env)
+        options += ["-c", entry]
+    return options, env, url
 
 
 def _base_env() -> dict[str, str]:
@@ -219,10 +283,12 @@ def _base_env() -> dict[str, str]:
     }
 
 
-def _run_bounded(invocation: GitInvocation, *, dest: Path, limits: CloneLimits, secret: str | None) -> None:
-    """Run git in its own process group; kill the group on timeout or when the tree grows too big."""
+def _run_bounded(
+    invocation: GitInvocation, *, dest: Path, limits: CloneLimits, secret: str | None, deadline: float
+) -> None:
+    """Run git in its own process group; kill the group past ``deadline`` or when the tree grows too big."""
     with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv built by clone_invocation
+        process = subprocess.Popen(  # noqa: S603 - fixed argv from clone_invocation/commit_invocations
             invocation.argv,
             env=invocation.env,
             stdin=subprocess.DEVNULL,
@@ -230,7 +296,6 @@ def _run_bounded(invocation: GitInvocation, *, dest: Path, limits: CloneLimits, 
             stderr=stderr,
             start_new_session=True,
         )
-        deadline = time.monotonic() + limits.timeout_seconds
         try:
             while process.poll() is None:
                 if time.monotonic() >= deadline:
@@ -242,7 +307,18 @@ def _run_bounded(invocation: GitInvocation, *, dest: Path, limits: CloneLimits, 
             if process.poll() is None:
                 _kill_group(process)
         if process.returncode != 0:
-            raise CloneFailed(f"git clone failed: {_tail(stderr, secret)}")
+            raise CloneFailed(f"git {_verb(invocation.argv)} failed: {_tail(stderr, secret)}")
+
+
+def _verb(argv: tuple[str, ...]) -> str:
+    """Name the git subcommand of an argv (the first word that is not an option or option value)."""
+    words = iter(argv[1:])
+    for word in words:
+        if word in ("-c", "-C"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return "command"
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

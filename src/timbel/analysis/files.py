@@ -2,7 +2,9 @@
 
 Why: every analysis step needs the same bounded, symlink-safe file list. Symlinks are reported but
 never read or followed, so nothing outside the repository root can leak into a report; the file
-count is bounded so a hostile repository cannot exhaust memory or time.
+count is bounded so a hostile repository cannot exhaust memory or time. This is the only listing:
+``scan_paths`` narrows it to what the manifest scanners read, ``walk`` lists and narrows in one go,
+and ``_fs.read_text`` reads with the same size limit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,30 @@ from enum import StrEnum
 from pathlib import Path
 
 DEFAULT_MAX_FILES = 100_000
-DEFAULT_MAX_PARSE_BYTES = 1024 * 1024
+DEFAULT_MAX_PARSE_BYTES = 1024 * 1024  # larger files are listed but never read (``_fs.read_text``)
+# Dependency, build-output and tool-cache folders: listed (a repository may commit them) but never
+# scanned for manifests, Dockerfiles or routes.
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        "node_modules",
+        "vendor",
+        "dist",
+        "build",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "target",
+        ".next",
+        ".nuxt",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".gradle",
+        ".idea",
+    }
+)
 GIT_TIMEOUT_SECONDS = 60.0
 # Neutralise repository-controlled config that could run programs (fsmonitor hooks).
 _GIT_ARGV = ["git", "-c", "core.fsmonitor=false", "-c", "core.untrackedCache=false"]
@@ -65,6 +90,16 @@ def list_files(
         files = _walk(root, max_files, max_parse_bytes)
     files.sort(key=lambda f: f.path)
     return files
+
+
+def scan_paths(files: list[RepoFile]) -> list[str]:
+    """Return the regular, parseable files outside dependency/build folders, for the manifest scanners."""
+    return [f.path for f in files if f.parseable and not SKIP_DIRS.intersection(f.path.split("/")[:-1])]
+
+
+def walk(root: Path, *, max_files: int = DEFAULT_MAX_FILES) -> list[str]:
+    """List and narrow a tree for the scanners in one go (when no listing is handed to them)."""
+    return scan_paths(list_files(root, max_files=max_files))
 
 
 def _git_tracked(root: Path) -> list[tuple[str, str]] | None:

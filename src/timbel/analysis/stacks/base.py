@@ -96,6 +96,10 @@ class Detected:
     health_path: str | None = None
     health_evidence: list[Evidence] = field(default_factory=list)
     dependencies: list[Dependency] = field(default_factory=list)
+    # Requirements that are not packages but reveal datastores: PHP extensions such as `ext-redis`.
+    platform_requirements: list[Dependency] = field(default_factory=list)
+    # Cargo features enabled per dependency (`sqlx` -> `postgres`), which pick a crate's datastore.
+    dependency_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
     manifest: str = ""
     hits: list[PortHit] = field(default_factory=list)
 

@@ -26,14 +26,17 @@ _SERVE_PORT = re.compile(
 _ENV_PORT = re.compile(r"^SERVER_PORT\s*=\s*[\"']?(\d{2,5})", re.MULTILINE)
 
 
-def _deps(data: dict[str, Any], key: str, scope: DependencyScope) -> list[Dependency]:
+def _deps(
+    data: dict[str, Any], key: str, scope: DependencyScope, *, extensions: bool = False
+) -> list[Dependency]:
+    """Read Composer packages, or with ``extensions`` the PHP extensions (`ext-*`) a section requires."""
     raw = data.get(key)
     if not isinstance(raw, dict):
         return []
     return [
         Dependency(name=k, version=str(v), scope=scope)
         for k, v in raw.items()
-        if k != "php" and not k.startswith("ext-")
+        if k != "php" and k.lower().startswith("ext-") is extensions
     ]
 
 
@@ -53,6 +56,7 @@ def detect(ctx: StackContext) -> Detected | None:
     name = str(data.get("name") or dirname).rsplit("/", 1)[-1]
     det = Detected(name=name, language="PHP", build_tool="composer", manifest=ctx.rel("composer.json"))
     det.dependencies = _deps(data, "require", "runtime") + _deps(data, "require-dev", "dev")
+    det.platform_requirements = _deps(data, "require", "runtime", extensions=True)
     require = data.get("require")
     if isinstance(require, dict) and isinstance(require.get("php"), str):
         det.runtime_version = require["php"]

@@ -48,10 +48,35 @@ def _toml(ctx: StackContext, rel: str) -> dict[str, Any] | None:
 
 
 def _deps(table: Any, scope: DependencyScope) -> list[Dependency]:
+    """Read a dependency table; a renamed entry (`pg = { package = "tokio-postgres" }`) keeps the crate."""
     out: list[Dependency] = []
     for name, spec in (table or {}).items() if isinstance(table, dict) else ():
         version = spec if isinstance(spec, str) else (spec.get("version") if isinstance(spec, dict) else None)
-        out.append(Dependency(name=str(name), version=str(version) if version else None, scope=scope))
+        crate = spec.get("package") if isinstance(spec, dict) else None
+        out.append(
+            Dependency(
+                name=str(crate if isinstance(crate, str) else name),
+                version=str(version) if version else None,
+                scope=scope,
+            )
+        )
+    return out
+
+
+def _features(table: Any, inherited: Any) -> dict[str, tuple[str, ...]]:
+    """Return the features enabled per crate, adding the workspace's for `workspace = true` entries."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, spec in (table or {}).items() if isinstance(table, dict) else ():
+        if not isinstance(spec, dict):
+            continue
+        features = list(spec.get("features") or [])
+        base = inherited.get(name) if isinstance(inherited, dict) and spec.get("workspace") is True else None
+        if isinstance(base, dict):
+            features += list(base.get("features") or [])
+        crate = spec.get("package") if isinstance(spec.get("package"), str) else name
+        enabled = tuple(dict.fromkeys(str(f) for f in features if isinstance(f, str)))
+        if enabled:
+            out[str(crate)] = enabled
     return out
 
 
@@ -64,6 +89,19 @@ def _workspace(ctx: StackContext) -> str | None:
         if text and re.search(r"^\[workspace\]", text, re.MULTILINE):
             return path
     return None
+
+
+def _workspace_dependencies(ctx: StackContext, workspace: str | None) -> Any:
+    """Return the workspace's `[workspace.dependencies]` table (members inherit features from it)."""
+    text = (
+        ctx.read_repo("Cargo.toml" if workspace == "." else f"{workspace}/Cargo.toml") if workspace else None
+    )
+    try:
+        ws = tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError:
+        return None  # the workspace root reports its own broken manifest
+    section = ws.get("workspace")
+    return section.get("dependencies") if isinstance(section, dict) else None
 
 
 def _runtime(ctx: StackContext, package: dict[str, Any], workspace: str | None) -> str | None:
@@ -100,6 +138,8 @@ def detect(ctx: StackContext) -> Detected | None:
     det.dependencies += _deps(data.get("build-dependencies"), "build")
     workspace = _workspace(ctx)
     det.runtime_version = _runtime(ctx, package, workspace)
+    ws_deps = _workspace_dependencies(ctx, workspace)
+    det.dependency_features = _features(data.get("dependencies"), ws_deps)
     bins = [b for b in data.get("bin") or [] if isinstance(b, dict)]
     if not bins and not ctx.has("src/main.rs"):
         return det  # a library crate
