@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from timbel import __version__
+from timbel.analysis.routes import router as analysis_router
 from timbel.audit.routes import router as audit_router
 from timbel.audit.service import AuditContext
 from timbel.auth.admin_routes import router as users_admin_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(relation_router)
     app.include_router(search_router)
     app.include_router(interop_router)
+    app.include_router(analysis_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

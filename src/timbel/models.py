@@ -1,5 +1,6 @@
 """Import every ORM model so metadata is complete (Alembic, tests)."""
 
+from timbel.analysis.models import Analysis, AnalysisStateChange
 from timbel.audit.models import AuditEntry
 from timbel.auth.models import (
     ApiToken,
@@ -15,6 +16,8 @@ from timbel.catalog.search_models import SearchEntry  # noqa: F401  (the search 
 from timbel.core.db import Base
 
 __all__ = [
+    "Analysis",
+    "AnalysisStateChange",
     "ApiToken",
     "AuditEntry",
     "AuthSession",

@@ -289,14 +289,16 @@ class TestImmediateMode:
 
 
 class TestPeriodicJobs:
-    def test_both_maintenance_jobs_are_periodic_tasks_on_the_huey_instance(self, runtime: JobRuntime) -> None:
+    def test_maintenance_jobs_are_periodic_tasks_on_the_huey_instance(self, runtime: JobRuntime) -> None:
         def due(at: datetime) -> set[str]:
             return {task.job_name for task in runtime.huey.read_periodic(at)}
 
-        assert due(datetime(2025, 3, 3, 3, 30)) == {"auth.cleanup_expired", "audit.prune"}
-        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired"}
-        assert due(datetime(2025, 3, 3, 3, 31)) == set()
-        assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results"}  # the runtime's own housekeeping
+        every_minute = "analysis.reconcile"
+        assert due(datetime(2025, 3, 3, 3, 30)) == {"auth.cleanup_expired", "audit.prune", every_minute}
+        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired", every_minute}
+        assert due(datetime(2025, 3, 3, 3, 31)) == {every_minute}
+        # the runtime's own housekeeping
+        assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results", every_minute}
 
     def test_a_periodic_run_does_the_work(
         self, runtime: JobRuntime, session_factory: sessionmaker[Session]

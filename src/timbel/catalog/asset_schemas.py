@@ -265,6 +265,8 @@ class DocumentRead(BaseModel):
     status: str
     content: str
     file: FileRead | None
+    source: str
+    commit_sha: str | None
     version: int
     usage: UsageRead
     created_by: UserRef | None
@@ -313,6 +315,8 @@ class DesignAssetRead(BaseModel):
     url: str
     tags: list[str]
     file: FileRead | None
+    source: str
+    commit_sha: str | None
     version: int
     usage: UsageRead
     created_by: UserRef | None

@@ -156,6 +156,8 @@ def read_many(session: Session, *, assets: Sequence[DesignAsset]) -> list[Design
             description=a.description,
             url=a.url,
             tags=list(a.tags or []),
+            source=a.source,
+            commit_sha=a.commit_sha,
             version=a.version,
             created_at=a.created_at,
             updated_at=a.updated_at,

@@ -169,6 +169,8 @@ def read_many(session: Session, *, documents: Sequence[Document]) -> list[Docume
             format=d.format,
             status=d.status,
             content=d.content,
+            source=d.source,
+            commit_sha=d.commit_sha,
             version=d.version,
             created_at=d.created_at,
             updated_at=d.updated_at,

@@ -25,7 +25,7 @@ ASSET_KINDS: dict[type[Asset], tuple[str, str]] = {
     Document: ("document", "document_id"),
     DesignAsset: ("design_asset", "design_asset_id"),
 }
-_SKIP = frozenset({"id", "version", "created_at", "updated_at", "created_by"})
+_SKIP = frozenset({"id", "version", "created_at", "updated_at", "created_by", "auto_values"})
 
 
 def kind_of(asset: Asset) -> str:

@@ -8,7 +8,7 @@ wrapper, CLI command) commits or rolls back.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -102,8 +102,27 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+        run_after_commit(session)
     except BaseException:
         session.rollback()
         raise
     finally:
+        session.info.pop(AFTER_COMMIT, None)
         session.close()
+
+
+AFTER_COMMIT = "timbel.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], object]) -> None:
+    """Run ``action`` once the edge has committed this session's transaction (dropped on rollback).
+
+    Why: work handed to another process (a queued job) must not start before the rows it reads exist.
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+def run_after_commit(session: Session) -> None:
+    """Run and clear the actions registered with :func:`after_commit` (edges call this after commit)."""
+    for action in session.info.pop(AFTER_COMMIT, []):
+        action()

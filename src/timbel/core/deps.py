@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from timbel.audit.service import AuditContext
 from timbel.auth.principal import AUTH_CHANGED, PrincipalCache
+from timbel.core.db import AFTER_COMMIT, run_after_commit
 from timbel.core.errors import AppError
 from timbel.core.settings import Settings
 
@@ -39,10 +40,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.info.pop(AFTER_COMMIT, None)
         session.close()
 
 
 def _after_commit(request: Request, session: Session) -> None:
+    run_after_commit(session)
     if session.info.pop(AUTH_CHANGED, False):
         cache: PrincipalCache = request.app.state.principal_cache
         cache.clear()

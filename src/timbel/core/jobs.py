@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-JOB_MODULES = ("timbel.auth.jobs", "timbel.audit.jobs")
+JOB_MODULES = ("timbel.auth.jobs", "timbel.audit.jobs", "timbel.analysis.jobs")
 TASK_NAMESPACE = "timbel"  # huey's task identifier is "<namespace>.<job name>"
 SQLITE_QUEUE_FILE = "jobs.db"
 PERIODIC_SUFFIX = "@periodic"
@@ -71,6 +71,7 @@ class JobContext:
     settings: Settings
     session_factory: sessionmaker[Session]
     job_id: str
+    enqueue: Callable[..., str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,7 @@ class JobRuntime:
 
     def _runner(self, spec: JobSpec) -> Callable[..., dict[str, Any]]:
         def run(task: Any = None, **kwargs: Any) -> dict[str, Any]:
-            ctx = JobContext(self.settings, self.session_factory, str(getattr(task, "id", "")))
+            ctx = JobContext(self.settings, self.session_factory, str(getattr(task, "id", "")), self.enqueue)
             result = spec.func(ctx, **kwargs)
             if not isinstance(result, dict):
                 raise TypeError(f"job {spec.name!r} must return a dict, not {type(result).__name__}")

@@ -94,6 +94,23 @@ class CatalogSettings(BaseModel):
     )
 
 
+class AnalysisSettings(BaseModel):
+    """Repository analysis: clone bounds, the admin allow-list for internal git hosts, recovery."""
+
+    clone_timeout_seconds: float = Field(default=120.0, ge=1.0, le=3600.0)
+    max_clone_bytes: int = Field(default=512 * 1024 * 1024, ge=1024 * 1024)
+    max_files: int = Field(default=100_000, ge=10)
+    # Hosts (exact names) or networks (CIDR) an admin allows although they are internal
+    # (loopback, private, link-local); everything else internal is refused.
+    allowed_hosts: tuple[str, ...] = ()
+    work_dir: Path | None = None
+    # A running analysis with no progress for this long is requeued (or failed after max_attempts).
+    stale_seconds: float = Field(default=600.0, ge=5.0)
+    requeue_seconds: float = Field(default=300.0, ge=5.0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    max_text_bytes: int = Field(default=256 * 1024, ge=1024)  # per extracted document kept for the catalog
+
+
 class LogSettings(BaseModel):
     """Structured logging."""
 
@@ -144,6 +161,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = JobSettings()
     log: LogSettings = LogSettings()
     catalog: CatalogSettings = CatalogSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
     i18n: I18nSettings = I18nSettings()
 
     @property
