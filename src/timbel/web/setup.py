@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from timbel.analysis.views import router as analysis_pages
 from timbel.audit.views import router as audit_pages
 from timbel.auth.admin_views import router as user_admin_pages
 from timbel.auth.views import router as auth_pages
@@ -37,4 +38,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(design_asset_pages)
     app.include_router(search_pages)
     app.include_router(catalog_dashboard_pages)
+    app.include_router(analysis_pages)
     app.state.html_error_renderer = render_html_error

@@ -67,6 +67,10 @@ MENU: tuple[MenuSection, ...] = (
         ),
     ),
     MenuSection(
+        N_("Operations center"),
+        (MenuItem(N_("Repository deploy"), "/deploy/repository", Permission.analysis_run),),
+    ),
+    MenuSection(
         N_("System administration"),
         (
             MenuItem(N_("Users and roles"), "/admin/users", Permission.admin_users),
