@@ -1,0 +1,1 @@
+"""Delivery artifacts generated from a delivery plan: Dockerfile, Jenkinsfile, Helm chart, Argo CD objects."""
