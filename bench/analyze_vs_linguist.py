@@ -1,8 +1,10 @@
-"""Compare Timbel's language breakdown with Debian's github-linguist on local git checkouts.
+"""Compare the full `timbel analyze` with Debian's github-linguist on local git checkouts.
 
-Why: the analysis report promises linguist-compatible languages at a fraction of linguist's time.
-This runs both, several times each, as separate processes (interpreter start-up included on both
-sides), and prints the wall-time ratio and the largest language-share difference.
+Why: the analysis report promises linguist-compatible languages, and the whole report (services,
+delivery, knowledge, readiness, git) in at most half of linguist's time. This runs
+`timbel analyze REPO --format json` and `github-linguist REPO --json`, several times each, as separate
+processes (interpreter start-up included on both sides), and prints the wall-time ratio and the
+largest difference between the report's language shares and linguist's.
 Targets: ours <= 0.5 x linguist's time; share difference <= 2 percentage points.
 
 Usage: python bench/analyze_vs_linguist.py [--runs N] [--snapshot DIR ...] [REPO ...]
@@ -66,12 +68,7 @@ def snapshot(source: Path, into: Path) -> Path:
     return target
 
 
-def ours(repo: Path) -> dict[str, int]:
-    """Compute our breakdown in this process (used by the child run)."""
-    from timbel.analysis.files import list_files
-    from timbel.analysis.languages import language_breakdown
-
-    return {s.name: s.bytes for s in language_breakdown(repo, list_files(repo))}
+TIMBEL = Path(sys.executable).with_name("timbel")  # the console script of this virtualenv
 
 
 def timed(argv: list[str]) -> tuple[float, str]:
@@ -93,9 +90,9 @@ def compare(repo: Path, runs: int, linguist: str) -> tuple[float, float, float, 
     our_sizes: dict[str, int] = {}
     their_sizes: dict[str, int] = {}
     for _ in range(runs):
-        seconds, out = timed([sys.executable, __file__, "--child", str(repo)])
+        seconds, out = timed([str(TIMBEL), "analyze", str(repo), "--format", "json"])
         our_times.append(seconds)
-        our_sizes = json.loads(out)
+        our_sizes = {lang["name"]: int(lang["bytes"]) for lang in json.loads(out)["languages"]}
         seconds, out = timed([linguist, str(repo), "--json"])
         their_times.append(seconds)
         their_sizes = {name: int(v["size"]) for name, v in json.loads(out).items()}
@@ -113,11 +110,7 @@ def main() -> None:
     parser.add_argument(
         "--snapshot", type=Path, action="append", default=[], help="plain dir to commit and compare"
     )
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(ours(args.repos[0].resolve())))
-        return
     linguist = shutil.which("github-linguist")
     if linguist is None:
         sys.exit("github-linguist not found: apt-get install ruby-github-linguist")

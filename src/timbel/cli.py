@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from timbel.core.settings import Settings, SettingsError, load_settings
+if TYPE_CHECKING:
+    from timbel.core.settings import Settings
 
 app = typer.Typer(help="Timbel CI/CD operations platform.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -17,6 +18,9 @@ app.add_typer(users_app, name="users")
 
 
 def _settings() -> Settings:
+    """Load the settings (imported here: `timbel analyze` needs none, and starts faster without them)."""
+    from timbel.core.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:

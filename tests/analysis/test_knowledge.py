@@ -45,7 +45,10 @@ class TestComponents:
         assert widgets.references == 3 and widgets.tested
         assert widgets.reuse_score > lonely.reuse_score
         assert by_name["pkg"].description == "Shared toolkit."
-        assert not {"pkg._private", "pkg.broken", "script", "vendored", "index"} & set(by_name)
+        assert not {"pkg._private", "script", "vendored", "index"} & set(by_name)
+        # Modules are read by a light scanner (no full parse): a file with a syntax error still shows
+        # the top-level names it declares, and never stops the analysis.
+        assert by_name["pkg.broken"].members == ["broken"] and by_name["pkg.broken"].description == ""
         assert not any(c.path.startswith("tests/") for c in knowledge.components)
         scores = [c.reuse_score for c in knowledge.components]
         assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
@@ -221,3 +224,22 @@ class TestDocuments:
         assert by_path["docs/untitled.md"].title == "untitled.md"
         assert len(by_path["docs/untitled.md"].summary) <= 300
         assert readme.reuse_score > by_path["docs/decisions/0002-queue.md"].reuse_score
+
+
+def test_python_module_scanner_matches_the_top_level_facts() -> None:
+    from timbel.analysis.knowledge_code import python_module
+
+    text = (
+        "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"
+        '"""Payment helpers.\n\n    Second paragraph.\n    """\n'
+        "import os\n\n\n@dataclass\nclass Card:\n    def _inner(self):\n        pass\n\n\n"
+        "async def charge():\n    def nested():\n        pass\n\n\ndef _hidden():\n    pass\n"
+    )
+    module = python_module("pay/cards.py", "pay.cards", text)
+    assert module is not None
+    assert module.description == "Payment helpers."
+    assert module.members == ["Card", "charge"]
+    explicit = python_module("pay/api.py", "pay.api", text + '\n__all__ = ["charge",\n    "refund"]\n')
+    assert explicit is not None and explicit.members == ["charge", "refund"]
+    assert python_module("pay/empty.py", "pay.empty", "x = 1\nb'not a docstring'\n") is None
+    assert python_module("pay/bytes.py", "pay.bytes", "b'''bytes'''\n") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from timbel.analysis import delivery as delivery_mod
@@ -44,6 +45,29 @@ def analyze_path(
         progress(phase, PHASES.index(phase) + 1, len(PHASES))
 
     progress("files", 0, len(PHASES))
+    # git runs as child processes: start them now so they overlap the parsing phases.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis-git") as pool:
+        pending_git = pool.submit(_git_facts, root, source)
+        report = _analyse(root, source, done, pending_git)
+    elapsed["total"] = round((time.perf_counter() - started) * 1000)
+    report.stats.elapsed_ms = elapsed
+    return report
+
+
+def _git_facts(root: Path, source: SourceInfo) -> tuple[gitstats.GitStats, str | None, str | None]:
+    """Git metrics, commit and ref of the tree (the commit and ref given in ``source`` win)."""
+    git = gitstats.git_stats(root)
+    commit = source.commit or gitstats.head_commit(root)
+    ref = source.ref or (gitstats.current_branch(root) if commit else None)
+    return git, commit, ref
+
+
+def _analyse(
+    root: Path,
+    source: SourceInfo,
+    done: Callable[[str], None],
+    pending_git: Future[tuple[gitstats.GitStats, str | None, str | None]],
+) -> AnalysisReport:
     files = list_files(root)
     paths = scan_paths(files)
     done("files")
@@ -58,11 +82,8 @@ def analyze_path(
     done("knowledge")
     ready = readiness.assess_readiness(root, paths, scan.services, delivery)
     done("readiness")
-    git = gitstats.git_stats(root)
-    commit = source.commit or gitstats.head_commit(root)
-    ref = source.ref or (gitstats.current_branch(root) if commit else None)
+    git, commit, ref = pending_git.result()
     done("git")
-    elapsed["total"] = round((time.perf_counter() - started) * 1000)
     return AnalysisReport(
         source=source.model_copy(update={"commit": commit, "ref": ref}),
         languages=langs,
@@ -72,7 +93,7 @@ def analyze_path(
         readiness=ready,
         knowledge=extracted,
         git=git,
-        stats=Stats(files=len(files), bytes=sum(f.size for f in files), elapsed_ms=elapsed),
+        stats=Stats(files=len(files), bytes=sum(f.size for f in files)),
         problems=scan.problems,
     )
 

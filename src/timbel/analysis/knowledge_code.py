@@ -1,9 +1,17 @@
-"""Extract code components without running anything: Python via `ast`, JS/TS, JVM and Go via light regexes."""
+"""Extract code components without running anything: Python, JS/TS, JVM and Go via light scanners.
+
+Python: the module docstring comes from the first token (``tokenize``), public names from column-0
+``def``/``class`` lines and the last ``__all__`` list — the same facts ``ast`` gives for a module's top
+level, without parsing the whole file (parsing was most of the analysis time on Python repositories).
+"""
 
 from __future__ import annotations
 
 import ast
+import inspect
+import io
 import re
+import tokenize
 from collections.abc import Iterable
 
 from timbel.analysis.knowledge_models import ComponentItem, ComponentKind
@@ -34,6 +42,8 @@ _JVM_CLASS = re.compile(
 _JAVA_METHOD = re.compile(
     r"^[ \t]*public\s+(?:static\s+)?(?:final\s+)?[\w<>\[\], ?]+\s+(\w+)\s*\(", re.MULTILINE
 )
+_PY_TOP = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+_PY_ALL = re.compile(r"^__all__[ \t]*(?::[^=\n]{0,200})?=[ \t]*[\[(]", re.MULTILINE)
 _GO_PACKAGE = re.compile(r"^package[ \t]+(\w+)", re.MULTILINE)
 _GO_EXPORTED = re.compile(r"^(?:func\s+(?:\([^)\n]*\)\s*)?|type\s+)([A-Z]\w*)", re.MULTILINE)
 _UI_EXTENSIONS = {".vue": "Vue", ".svelte": "Svelte"}
@@ -74,28 +84,43 @@ def _clean_jsdoc(raw: str | None) -> str:
     return first_paragraph("\n".join(line for line in lines if not line.startswith("@")))
 
 
-def python_module(path: str, dotted: str, text: str) -> ComponentItem | None:
-    """Describe a Python module by its docstring and public top-level names; None if it has neither."""
+def _python_docstring(text: str) -> str:
+    """Return the module docstring: the first statement when it is a string literal (cleaned like ``ast``)."""
+    skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.ENCODING}
     try:
-        tree = ast.parse(text, filename=path)
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type in skip:
+                continue
+            if token.type != tokenize.STRING:
+                return ""
+            value = ast.literal_eval(token.string)
+            return inspect.cleandoc(value) if isinstance(value, str) else ""
+    except (tokenize.TokenError, SyntaxError, ValueError, IndentationError, MemoryError):
+        return ""
+    return ""
+
+
+def _python_all(text: str) -> list[str] | None:
+    """Return the names of the module's last top-level ``__all__ = [...]`` assignment, if any."""
+    matches = list(_PY_ALL.finditer(text))
+    if not matches:
+        return None
+    start = matches[-1].end() - 1
+    close = text.find("]" if text[start] == "[" else ")", start)
+    try:
+        node = ast.parse(text[start : close + 1], mode="eval").body if close != -1 else None
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    public: list[str] = []
-    explicit: list[str] | None = None
-    for node in tree.body:
-        if isinstance(
-            node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
-        ) and not node.name.startswith("_"):
-            public.append(node.name)
-        elif (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
-            and isinstance(node.value, ast.List | ast.Tuple)
-        ):
-            explicit = [
-                e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
-            ]
-    docstring = ast.get_docstring(tree) or ""
+    if not isinstance(node, ast.List | ast.Tuple):
+        return None
+    return [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+
+
+def python_module(path: str, dotted: str, text: str) -> ComponentItem | None:
+    """Describe a Python module by its docstring and public top-level names; None if it has neither."""
+    public = [name for name in _PY_TOP.findall(text) if not name.startswith("_")]
+    explicit = _python_all(text)
+    docstring = _python_docstring(text)
     members = explicit if explicit is not None else public
     if not docstring and not members:
         return None
