@@ -35,6 +35,8 @@ from timbel.core.problems import crashed_app, install_error_handlers, too_large_
 from timbel.core.security import AccessTokenVerifier
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
+from timbel.gitops.routes import router as gitops_router
+from timbel.pipelines.template_routes import router as pipeline_template_router
 from timbel.web.setup import install_web
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -111,6 +113,8 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(search_router)
     app.include_router(interop_router)
     app.include_router(analysis_router)
+    app.include_router(pipeline_template_router)
+    app.include_router(gitops_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

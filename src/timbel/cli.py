@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -54,10 +54,20 @@ def serve(
     elif migrate.current_revision(app_.state.engine) != migrate.head_revision():
         typer.echo("timbel: the database is not at the newest schema; run `timbel db upgrade`", err=True)
         raise typer.Exit(2)
+    _seed(app_.state.session_factory)
     bind_host = host or settings.http.host
     bind_port = port or settings.http.port
     typer.echo(f"Timbel listening on http://{bind_host}:{bind_port}/")
     uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+
+
+def _seed(session_factory: Any) -> None:
+    """Add the shipped pipeline templates that are missing (never changes edited ones)."""
+    from timbel.core.db import session_scope
+    from timbel.pipelines.template_seeds import ensure_seeds
+
+    with session_scope(session_factory) as session:
+        ensure_seeds(session)
 
 
 @app.command()

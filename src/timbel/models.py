@@ -14,6 +14,14 @@ from timbel.auth.models import (
 from timbel.catalog.models import Domain, Project, WorkGroup
 from timbel.catalog.search_models import SearchEntry  # noqa: F401  (the search index table)
 from timbel.core.db import Base
+from timbel.gitops.models import (
+    DeliveryDraft,
+    GitOpsOperation,
+    GitOpsOperationChange,
+    GitOpsRepository,
+    GitOpsTarget,
+)
+from timbel.pipelines.models import PipelineTemplate, PipelineTemplateVersion
 
 __all__ = [
     "Analysis",
@@ -22,9 +30,16 @@ __all__ = [
     "AuditEntry",
     "AuthSession",
     "Base",
+    "DeliveryDraft",
     "Domain",
     "DomainMembership",
+    "GitOpsOperation",
+    "GitOpsOperationChange",
+    "GitOpsRepository",
+    "GitOpsTarget",
     "LoginThrottle",
+    "PipelineTemplate",
+    "PipelineTemplateVersion",
     "Project",
     "RefreshToken",
     "User",

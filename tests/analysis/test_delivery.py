@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.analysis._git_fixture import write_tree
 from tests.analysis.service_fixtures import make_repo
 from timbel.analysis.delivery import detect_delivery
 
@@ -70,3 +71,19 @@ def test_this_project_reports_its_own_assets() -> None:
     root = Path(__file__).resolve().parents[2]
     d = detect_delivery(root)
     assert all(not p.startswith((".venv/", ".git/")) for p in d.dockerfiles + d.k8s_manifests)
+
+
+def test_fixtures_in_test_folders_are_not_delivery_assets(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "Dockerfile": "FROM python:3.12-slim\n",
+            "tests/golden/docker/app.Dockerfile": "FROM node:20\n",
+            "tests/fixtures/chart/Chart.yaml": "apiVersion: v2\nname: x\nversion: 0.1.0\n",
+            "testdata/deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+            "deploy/app.yaml": "apiVersion: apps/v1\nkind: Deployment\n",
+        },
+    )
+    found = detect_delivery(tmp_path)
+    assert found.dockerfiles == ["Dockerfile"]
+    assert found.helm_charts == [] and found.k8s_manifests == ["deploy/app.yaml"]

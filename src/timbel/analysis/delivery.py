@@ -21,6 +21,15 @@ _CI_FILES = frozenset(
     {".gitlab-ci.yml", ".circleci/config.yml", "azure-pipelines.yml", "bitbucket-pipelines.yml", ".drone.yml"}
 )
 _KUSTOMIZATION = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+# Folders of test data: a Dockerfile or chart in there is a fixture, not the repository's own delivery.
+_TEST_DATA = frozenset(
+    {"tests", "test", "__tests__", "testdata", "test-data", "fixtures", "__fixtures__", "golden"}
+    | {"__snapshots__"}
+)
+
+
+def _test_data(rel: str) -> bool:
+    return not _TEST_DATA.isdisjoint(rel.split("/")[:-1])
 
 
 def _is_jenkinsfile(name: str) -> bool:
@@ -35,7 +44,7 @@ def _is_ci(rel: str) -> bool:
 
 def detect_delivery(root: Path, files: list[str] | None = None) -> Delivery:
     """Return the repository's existing delivery assets as sorted repository-relative paths."""
-    files = walk(root) if files is None else files
+    files = [f for f in (walk(root) if files is None else files) if not _test_data(f)]
     out = Delivery()
     charts = sorted({posixpath.dirname(f) or "." for f in files if f.rsplit("/", 1)[-1] == "Chart.yaml"})
     out.helm_charts = charts

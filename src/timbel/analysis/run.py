@@ -23,17 +23,22 @@ MAX_TOTAL_TEXT = 4 * 1024 * 1024
 
 
 def document_texts(root: Path, report: AnalysisReport, *, max_each: int) -> dict[str, str]:
-    """Read each extracted document's text (bounded per file and in total); skip unreadable ones."""
+    """Read the Dockerfiles' and extracted documents' text (bounded per file and in total)."""
     texts: dict[str, str] = {}
     total = 0
-    for item in report.knowledge.documents[:MAX_TEXTS]:
-        text = read_text(root, item.path)
+    # Dockerfiles too: the delivery step checks an existing one after the clone is gone.
+    paths = [
+        *report.delivery.dockerfiles[:MAX_TEXTS],
+        *(d.path for d in report.knowledge.documents[:MAX_TEXTS]),
+    ]
+    for path in paths:
+        text = read_text(root, path)
         if text is None:
             continue
         text = text[:max_each]
         if total + len(text) > MAX_TOTAL_TEXT:
             break
-        texts[item.path] = text
+        texts[path] = text
         total += len(text)
     return texts
 

@@ -111,6 +111,15 @@ class AnalysisSettings(BaseModel):
     max_text_bytes: int = Field(default=256 * 1024, ge=1024)  # per extracted document kept for the catalog
 
 
+class GitOpsSettings(BaseModel):
+    """The GitOps repository: the embedded default, Timbel's working clones, push retries, image registry."""
+
+    embedded_path: Path | None = None  # default: <data_dir>/gitops.git
+    cache_dir: Path | None = None  # default: <data_dir>/gitops-cache
+    push_attempts: int = Field(default=5, ge=1, le=20)
+    registry: str = "registry.local/timbel"  # image repository prefix written into new delivery plans
+
+
 class LogSettings(BaseModel):
     """Structured logging."""
 
@@ -162,6 +171,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     catalog: CatalogSettings = CatalogSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    gitops: GitOpsSettings = GitOpsSettings()
     i18n: I18nSettings = I18nSettings()
 
     @property
