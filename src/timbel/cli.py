@@ -1,4 +1,4 @@
-"""Timbel's command line: serve, worker, database and user administration."""
+"""Timbel's command line: serve, worker, database, users, analysis, scaffolding and GitOps history."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from timbel.scaffold.cli_commands import scaffold
+from timbel.scaffold.cli_system import gitops_app
 
 if TYPE_CHECKING:
     from timbel.core.settings import Settings
@@ -292,6 +295,10 @@ def analyze(
     if progress is not None:
         typer.echo("", err=True)
     typer.echo(report.to_json() if output == "json" else cli_format.render_table(report))
+
+
+app.command()(scaffold)
+app.add_typer(gitops_app, name="gitops")
 
 
 def main() -> None:

@@ -152,15 +152,19 @@ def commit(
     session: Session,
     *,
     settings: Settings,
-    principal: Principal,
+    principal: Principal | None,
     system: System,
     plan: DeliveryPlan,
     why: str,
     ctx: AuditContext,
+    who: str | None = None,
     draft_id: str | None = None,
     allow_overwrite_hand_edits: bool = False,
 ) -> GitOpsOperation:
-    """Check the plan's files (an error blocks: nothing is written) and commit them to GitOps."""
+    """Check the plan's files (an error blocks: nothing is written) and commit them to GitOps.
+
+    ``principal`` is the signed-in user; the command line passes None and names itself in ``who``.
+    """
     domain = domain_of(session, system)
     checked = bundle_for(session, system=system, plan=plan)
     if not checked.ok:
@@ -188,8 +192,8 @@ def commit(
         what=f"Deliver {domain.code}/{system.slug}: {', '.join(s.name for s in plan.services)}"
         f" to {', '.join(plan.environments)}",
         why=why,
-        who=principal.username,
-        actor_id=principal.user_id,
+        who=principal.username if principal is not None else (who or "unknown"),
+        actor_id=principal.user_id if principal is not None else None,
         draft_id=draft_id,
         allow_overwrite_hand_edits=allow_overwrite_hand_edits,
     )
