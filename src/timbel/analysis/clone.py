@@ -21,7 +21,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -32,6 +31,7 @@ from typing import IO, Protocol
 
 from timbel.analysis.url_guard import CheckedUrl
 from timbel.core.errors import IntegrationError
+from timbel.core.gitproc import kill_group, verb
 
 _REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/+-]+(?<![./])(?<!\.lock)$")
 # A full object name: SHA-1 (40 hex) or SHA-256 (64 hex). Shorter hex strings may be branch or tag
@@ -305,27 +305,9 @@ def _run_bounded(
                     process.wait(timeout=limits.poll_seconds)
         finally:
             if process.poll() is None:
-                _kill_group(process)
+                kill_group(process)
         if process.returncode != 0:
-            raise CloneFailed(f"git {_verb(invocation.argv)} failed: {_tail(stderr, secret)}")
-
-
-def _verb(argv: tuple[str, ...]) -> str:
-    """Name the git subcommand of an argv (the first word that is not an option or option value)."""
-    words = iter(argv[1:])
-    for word in words:
-        if word in ("-c", "-C"):
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return "command"
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill git and its children (remote helpers, ssh) by the group id of the process we started."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+            raise CloneFailed(f"git {verb(invocation.argv)} failed: {_tail(stderr, secret)}")
 
 
 def _tail(stream: IO[bytes], secret: str | None) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from timbel.core.gitproc import verb
 from timbel.gitops import runner
 from timbel.gitops.errors import GitOpsError, HandEditConflict, RebaseConflict
 from timbel.gitops.locking import repo_lock, url_key
@@ -84,7 +85,7 @@ class GitOpsRepo:
             )
         if check and result.returncode != 0:
             message = result.stderr.strip() or "no message"
-            raise GitOpsError(f"git {runner.verb(invocation.argv)} failed: {message}")
+            raise GitOpsError(f"git {verb(invocation.argv)} failed: {message}")
         return result
 
     def head(self) -> str | None:

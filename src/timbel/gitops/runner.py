@@ -14,13 +14,13 @@ import contextlib
 import os
 import re
 import shlex
-import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from timbel.core.gitproc import kill_group, verb
 from timbel.gitops.errors import GitOpsError
 
 _SCP_LIKE = re.compile(
@@ -217,24 +217,13 @@ def run(
         try:
             process.communicate(stdin, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
-            _kill_group(process)
+            kill_group(process)
             raise GitOpsError(f"git {verb(invocation.argv)} took longer than {timeout:g} s") from exc
         out.seek(0)
         err.seek(0)
         stdout = out.read(max_output + 1 if max_output is not None else -1)
         stderr = err.read()[-_MAX_MESSAGE:]
     return GitResult(process.returncode, _scrub(_decode(stdout), secrets), _scrub(_decode(stderr), secrets))
-
-
-def verb(argv: tuple[str, ...]) -> str:
-    """Name the git subcommand of an argv (the first word that is not an option or option value)."""
-    words = iter(argv[1:])
-    for word in words:
-        if word in ("-c", "-C"):
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return "command"
 
 
 def _basic(username: str, token: str) -> str:
@@ -250,10 +239,3 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
         if secret:
             text = text.replace(secret, "***")
     return text
-
-
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    """Kill git and its children (remote helpers, ssh) by the group id of the process we started."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
