@@ -1,6 +1,7 @@
 """The deploy wizard in headless Chromium, with a real job consumer and a real git smart-HTTP server:
 a new operations user pastes a repository URL, watches the analysis, sees every service with its port
-and evidence, registers the system, and finds its extracted components and documents in the catalog."""
+and evidence, registers the system, configures, reviews and commits its delivery files to GitOps, and finds
+its extracted components and documents in the catalog."""
 
 from __future__ import annotations
 
@@ -93,6 +94,17 @@ def test_new_user_analyses_a_repository_and_registers_it(
     expect(page.locator("#flash")).to_be_visible()
     expect(page.locator("#system-analysis")).to_contain_text("8000")
 
+    system_url = page.url
+
+    # Steps 2-4 right after: configure (the proposed plan as is), review, commit to the GitOps repository.
+    page.click("#system-configure-delivery")
+    expect(page.locator("#s0\\.port")).to_have_value("8000")
+    page.click("#save-plan")
+    expect(page.locator("#commit")).to_be_enabled()
+    page.fill("#why", "첫 배포 구성")
+    page.click("#commit")
+    expect(page.locator("#operation")).to_have_attribute("data-state", "succeeded")
+    page.goto(system_url)
     page.click("a[href^='/catalog/documents?system_id=']")
     expect(page.locator("body")).to_contain_text("Shop API")
     page.goto(f"{base}/catalog/components")

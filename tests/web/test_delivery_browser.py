@@ -5,6 +5,7 @@ in the system's GitOps history (the embedded GitOps repository under the test's 
 from __future__ import annotations
 
 import re
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
 from tests.analysis._analyze_fixture import build_fastapi_repo
 from tests.conftest import MakeUser, empty_all_tables
@@ -22,6 +24,9 @@ from tests.web.test_catalog_browser import new_page
 from timbel.app import create_app
 from timbel.core.settings import JobSettings, Settings
 from timbel.gitops import service as gitops_service
+from timbel.gitops.models import DeliveryDraft
+from timbel.scaffold.plan import DeliveryPlan, GeneratedFile
+from timbel.scaffold.validate import validate_gitops_files
 
 pytestmark = pytest.mark.browser
 PASSWORD = "Copper-Lantern-4821"
@@ -138,3 +143,22 @@ def test_new_user_configures_reviews_and_commits_a_delivery(
 
     bare = gitops_service.embedded_path(app.state.settings)
     assert bare.is_relative_to(app.state.settings.data_dir.resolve())
+
+    # What the user finds in the GitOps repository: the layout, and charts that render for every environment.
+    checkout = tmp_path / "gitops-checkout"
+    subprocess.run(["git", "clone", "-q", str(bare), str(checkout)], check=True, capture_output=True)
+    found = {
+        p.relative_to(checkout).as_posix(): p.read_text(encoding="utf-8")
+        for p in checkout.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(checkout).parts
+    }
+    assert {"README.md", "argocd/projects/shop-mall.yaml", "shop-mall/shop/argocd/prod.yaml"} <= set(found)
+    with app.state.session_factory() as session:
+        draft = session.scalars(select(DeliveryDraft)).one()
+        plan = DeliveryPlan.model_validate(draft.plan)
+    files = [
+        GeneratedFile(path=path, content=text, target="gitops", kind="chart")
+        for path, text in found.items()
+        if path != "README.md"
+    ]
+    assert validate_gitops_files(files, plan=plan) == []
