@@ -208,6 +208,9 @@ class TestReviewAndCommit:
         assert 'class="language-groovy"' in html and 'class="language-yaml"' in html
         assert 'id="commit"' in html and 'id="commit" disabled' not in html
         assert "check-warning" in html  # the repository's own Dockerfile is checked (warnings only)
+        rendered = re.search(r'data-env="prod">(.*?)</details>', html, re.DOTALL)
+        assert rendered is not None and "kind: Deployment" in rendered.group(1)
+        assert "acme-shop-prod" in rendered.group(1) and "replicas: 2" in rendered.group(1)
         patch = client.get(f"/deploy/drafts/{draft_id}/app.patch")
         assert patch.status_code == 200 and "+++ b/Jenkinsfile" in patch.text and SECRET not in patch.text
 
@@ -221,7 +224,7 @@ class TestReviewAndCommit:
         history = client.get(f"/deploy/systems/{shop['system_id']}/gitops")
         assert history.status_code == 200 and sha.group(1) in history.text and "Timbel 작업" in history.text
         diff = client.get(f"/deploy/systems/{shop['system_id']}/gitops", params={"sha": sha.group(1)})
-        assert 'class="d-block diff-add bg-green-lt">+apiVersion' in diff.text or "diff-add" in diff.text
+        assert "diff-add" in diff.text
         assert "+++ b/acme/shop/chart/Chart.yaml" in diff.text and SECRET not in diff.text
 
         review_again = client.get(f"/deploy/drafts/{draft_id}/review")

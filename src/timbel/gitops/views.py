@@ -25,6 +25,7 @@ from timbel.gitops import service as gitops
 from timbel.gitops.models import DeliveryDraft
 from timbel.scaffold.generate import Bundle
 from timbel.scaffold.plan import ENVIRONMENTS, DeliveryPlan
+from timbel.scaffold.validate import render_environments
 from timbel.web.forms import FormErrors, discard_changes, read_form, text
 from timbel.web.i18n import N_
 from timbel.web.redirects import redirect, register_flashes
@@ -216,6 +217,7 @@ def _review_page(
         "plan": plan,
         "app_files": [f for f in bundle.files if f.target == "app"],
         "gitops_files": [f for f in bundle.files if f.target == "gitops"],
+        "rendered": render_environments(bundle.files, plan=plan),
         "other_checks": [c for c in bundle.checks if c.path not in {f.path for f in bundle.files}],
         "checks": checks,
         "diffs": diffs,

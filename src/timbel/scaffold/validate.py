@@ -244,3 +244,39 @@ def _normalise(path: str) -> str:
         elif part not in ("", "."):
             parts.append(part)
     return "/".join(parts)
+
+
+def render_environments(files: list[GeneratedFile], *, plan: DeliveryPlan) -> dict[str, str]:
+    """Render the chart for every environment with its values, as Helm would apply it (for review).
+
+    The text of each environment is its manifests joined as one YAML stream, or the reason it cannot render.
+    """
+    by_path = {f.path: f.content for f in files if f.target == "gitops"}
+    base = chart_dir(plan)
+    rendered: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="timbel-chart-") as tmp:
+        root = Path(tmp) / plan.system
+        for path, content in by_path.items():
+            if path.startswith(base + "/"):
+                target = root / PurePosixPath(path[len(base) + 1 :])
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content, encoding="utf-8")
+        try:
+            chart = helm.Chart.load(root)
+        except helm.HelmError as exc:
+            return {env: f"# Helm cannot load the chart: {exc.detail}\n" for env in plan.environments}
+        with chart:
+            for env in plan.environments:
+                try:
+                    values = helm.values_from_yaml(by_path.get(env_values_path(plan, env), ""))
+                    manifests = chart.render(values, name=plan.system, namespace=plan.namespace(env))
+                except helm.HelmError as exc:
+                    rendered[env] = f"# Helm cannot render {env}: {exc.detail}\n"
+                    continue
+                parts = [
+                    f"# Source: {name}\n{text.strip()}\n"
+                    for name, text in sorted(manifests.items())
+                    if text.strip() and not name.endswith("NOTES.txt")
+                ]
+                rendered[env] = "---\n".join(parts)
+    return rendered
