@@ -23,6 +23,10 @@ FILES = {
     "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
     "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
     "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
+    "@highlightjs/cdn-assets/highlight.min.js": "highlight/highlight.min.js",
+    "@highlightjs/cdn-assets/languages/dockerfile.min.js": "highlight/dockerfile.min.js",
+    "@highlightjs/cdn-assets/languages/groovy.min.js": "highlight/groovy.min.js",
+    "@highlightjs/cdn-assets/styles/github-dark.min.css": "highlight/github-dark.min.css",
 }
 
 

@@ -120,6 +120,8 @@ def test_new_user_configures_reviews_and_commits_a_delivery(
     expect(prod_values.locator(".file-status")).to_have_text("새 파일")
     expect(prod_values).to_contain_text("shop.example.com")
     expect(page.locator("#commit")).to_be_enabled()
+    expect(prod_values.locator("code.hljs .hljs-attr").first).to_be_visible()  # YAML keys coloured
+    expect(page.locator("#app-files code.language-groovy .hljs-keyword").first).to_be_attached()
     assert SECRET not in page.content()
     page.screenshot(path=str(artifacts / "delivery-review.png"))
 
