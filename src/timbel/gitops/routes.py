@@ -6,19 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import PlainTextResponse
-from sqlalchemy import select
 
-from timbel.audit import service as audit_service
 from timbel.auth.deps import require
 from timbel.auth.permissions import Permission
 from timbel.auth.principal import Principal
 from timbel.catalog import system_service
-from timbel.catalog.models import Domain
 from timbel.core.deps import AuditDep, SessionDep, SettingsDep
-from timbel.core.errors import Conflict, NotFound
-from timbel.gitops import delivery
+from timbel.core.errors import NotFound
+from timbel.gitops import admin_service, delivery
 from timbel.gitops import service as gitops
-from timbel.gitops.models import GitOpsRepository, GitOpsTarget
+from timbel.gitops.admin_service import RepositoryUpdate
 from timbel.gitops.schemas import (
     CommitInfoRead,
     CommitRequest,
@@ -151,9 +148,7 @@ def get_operation(operation_id: str, principal: Reader, session: SessionDep) -> 
 @router.get("/api/v1/gitops/repositories")
 def list_repositories(_admin: Admin, session: SessionDep, settings: SettingsDep) -> list[RepositoryRead]:
     """List GitOps repositories (the embedded default included); secrets are never returned."""
-    gitops.default_repository(session, settings=settings)
-    rows = session.scalars(select(GitOpsRepository).order_by(GitOpsRepository.name))
-    return [RepositoryRead.of(r) for r in rows]
+    return [RepositoryRead.of(r) for r in admin_service.list_repositories(session, settings=settings)]
 
 
 @router.post("/api/v1/gitops/repositories", status_code=status.HTTP_201_CREATED)
@@ -161,23 +156,32 @@ def create_repository(
     body: RepositoryWrite, _admin: Admin, session: SessionDep, settings: SettingsDep, audit: AuditDep
 ) -> RepositoryRead:
     """Add a GitOps repository (https with a token, or ssh with a private key)."""
-    from timbel.gitops.runner import url_scheme
-
-    url_scheme(body.url, allow_local=False)  # refuses local paths, credentials in the URL, ext::
-    if session.scalar(select(GitOpsRepository.id).where(GitOpsRepository.name == body.name)):
-        raise Conflict("A repository with this name exists.")
-    row = GitOpsRepository(
-        name=body.name, url=body.url, branch=body.branch, auth=body.auth, username=body.username
-    )
-    session.add(row)
-    session.flush()
-    gitops.store_secret(row, settings=settings, secret=body.secret)
-    audit_service.record(
-        session, ctx=audit, action="gitops.repository.create", target_type="gitops_repository",
-        target_id=row.id, summary=f"added GitOps repository {row.name}",
-        changes={"url": row.url, "auth": row.auth, "secret": "set" if body.secret else "none"},
-    )  # fmt: skip
+    row = admin_service.create_repository(session, settings=settings, data=body, ctx=audit)
     return RepositoryRead.of(row)
+
+
+@router.patch("/api/v1/gitops/repositories/{repository_id}")
+def update_repository(
+    repository_id: str,
+    body: RepositoryUpdate,
+    _admin: Admin,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditDep,
+) -> RepositoryRead:
+    """Change a repository; ``secret`` absent keeps it, "" clears it (the default's URL is fixed: 409)."""
+    row = admin_service.get_repository(session, repository_id=repository_id)
+    admin_service.update_repository(session, settings=settings, row=row, data=body, ctx=audit)
+    return RepositoryRead.of(row)
+
+
+@router.get("/api/v1/gitops/targets")
+def list_targets(
+    _admin: Admin, session: SessionDep, domain_id: Annotated[str | None, Query(max_length=36)] = None
+) -> list[TargetRead]:
+    """List which repository holds each mapped environment (of one domain); unmapped ones use the default."""
+    rows = admin_service.list_targets(session, domain_id=domain_id)
+    return [TargetRead(domain_id=t.domain_id, env=t.env, repository_id=t.repository_id) for t in rows]
 
 
 @router.put("/api/v1/gitops/targets")
@@ -185,27 +189,10 @@ def set_target(
     body: TargetWrite, _admin: Admin, session: SessionDep, audit: AuditDep, response: Response
 ) -> TargetRead | None:
     """Put one environment of a domain in its own repository (환경별 레포), or back in the default."""
-    if session.get(Domain, body.domain_id) is None:
-        raise NotFound("No such domain.")
-    target = session.scalar(
-        select(GitOpsTarget).where(GitOpsTarget.domain_id == body.domain_id, GitOpsTarget.env == body.env)
+    target = admin_service.set_target(
+        session, domain_id=body.domain_id, env=body.env, repository_id=body.repository_id, ctx=audit
     )
-    if body.repository_id is None:
-        if target is not None:
-            session.delete(target)
+    if target is None:
         response.status_code = status.HTTP_204_NO_CONTENT
-        result = None
-    else:
-        if session.get(GitOpsRepository, body.repository_id) is None:
-            raise NotFound("No such repository.")
-        if target is None:
-            target = GitOpsTarget(domain_id=body.domain_id, env=body.env, repository_id=body.repository_id)
-            session.add(target)
-        target.repository_id = body.repository_id
-        result = TargetRead(domain_id=body.domain_id, env=body.env, repository_id=body.repository_id)
-    audit_service.record(
-        session, ctx=audit, action="gitops.target.set", target_type="domain", target_id=body.domain_id,
-        summary=f"{body.env} of the domain now uses {body.repository_id or 'the default repository'}",
-        changes={"env": body.env, "repository_id": body.repository_id},
-    )  # fmt: skip
-    return result
+        return None
+    return TargetRead(domain_id=target.domain_id, env=target.env, repository_id=target.repository_id)

@@ -17,6 +17,7 @@ from timbel.catalog.search_views import router as search_pages
 from timbel.catalog.system_views import router as system_pages
 from timbel.catalog.views import router as catalog_pages
 from timbel.core.settings import Settings
+from timbel.gitops.admin_views import router as gitops_admin_pages
 from timbel.gitops.views import router as delivery_pages
 from timbel.pipelines.template_views import router as pipeline_template_pages
 from timbel.web import i18n
@@ -43,4 +44,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(analysis_pages)
     app.include_router(pipeline_template_pages)
     app.include_router(delivery_pages)
+    app.include_router(gitops_admin_pages)
     app.state.html_error_renderer = render_html_error

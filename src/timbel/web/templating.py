@@ -76,6 +76,7 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem(N_("Users and roles"), "/admin/users", Permission.admin_users),
             MenuItem(N_("Audit log"), "/admin/audit", Permission.admin_audit),
             MenuItem(N_("Pipeline templates"), "/admin/pipeline-templates", Permission.admin_settings),
+            MenuItem(N_("GitOps repositories"), "/admin/gitops", Permission.admin_settings),
         ),
     ),
 )
