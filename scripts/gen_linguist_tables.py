@@ -1,4 +1,4 @@
-"""Generate src/timbel/analysis/linguist_tables.py from github-linguist's MIT-licensed YAML data.
+"""Generate src/timbel/analysis/linguist_tables.json from github-linguist's MIT-licensed YAML data.
 
 Why: the analyzer must classify files the way github-linguist does without depending on the
 Ruby gem at runtime, so the few tables it needs are extracted once and committed.
@@ -8,6 +8,7 @@ Usage: python scripts/gen_linguist_tables.py [LINGUIST_LIB_DIR]
 from __future__ import annotations
 
 import glob
+import json
 import re
 import sys
 import warnings
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 DEFAULT_GLOB = "/usr/lib/*/rubygems-integration/*/gems/github-linguist-*/lib/linguist"
-OUT = Path(__file__).resolve().parents[1] / "src" / "timbel" / "analysis" / "linguist_tables.py"
+OUT = Path(__file__).resolve().parents[1] / "src" / "timbel" / "analysis" / "linguist_tables.json"
 TYPE_CODES = {"programming": "p", "markup": "m", "data": "d", "prose": "t"}
 
 
@@ -118,8 +119,8 @@ def heuristics(lib: Path) -> list[tuple[tuple[str, ...], tuple[tuple[tuple[str, 
     return out
 
 
-def build(lib: Path) -> str:
-    """Render the Python module text."""
+def build(lib: Path) -> dict[str, Any]:
+    """Collect the tables as JSON-able data (read by ``timbel.analysis.linguist_tables``)."""
     languages: dict[str, Any] = yaml.safe_load((lib / "languages.yml").read_text())
     vendor = python_regexes(yaml.safe_load((lib / "vendor.yml").read_text()))
     docs = python_regexes(yaml.safe_load((lib / "documentation.yml").read_text()))
@@ -147,44 +148,25 @@ def build(lib: Path) -> str:
         for interpreter in info.get("interpreters", []):
             interpreters.setdefault(interpreter, []).append(name)
 
-    def tuples(table: dict[str, list[str]]) -> str:
-        return "{\n" + "".join(f"    {k!r}: {tuple(v)!r},\n" for k, v in sorted(table.items())) + "}"
-
-    def flat(table: dict[str, str]) -> str:
-        return "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in sorted(table.items())) + "}"
-
-    def strings(items: list[str]) -> str:
-        return "(\n" + "".join(f"    {item!r},\n" for item in items) + ")"
-
-    return (
-        f'"""Tables extracted from github-linguist {version} (MIT licence). GENERATED, do not edit.\n\n'
-        "Regenerate with `python scripts/gen_linguist_tables.py`.\n"
-        '"""\n\n'
-        "# ruff: noqa: E501\n"
-        "# fmt: off\n\n"
-        f"LINGUIST_VERSION = {version!r}\n\n"
-        "# language -> type code: p programming, m markup, d data, t prose\n"
-        f"TYPES: dict[str, str] = {flat(types)}\n\n"
-        f"GROUPS: dict[str, str] = {flat(groups)}\n\n"
-        f"ALIASES: dict[str, str] = {flat(aliases)}\n\n"
-        f"EXTENSIONS: dict[str, tuple[str, ...]] = {tuples(extensions)}\n\n"
-        f"FILENAMES: dict[str, tuple[str, ...]] = {tuples(filenames)}\n\n"
-        f"INTERPRETERS: dict[str, tuple[str, ...]] = {tuples(interpreters)}\n\n"
-        f"GENERIC_EXTENSIONS: tuple[str, ...] = {strings(generic)}\n\n"
-        f"POPULAR: tuple[str, ...] = {strings(popular)}\n\n"
-        "# (extensions, ((languages, ((sign, regex), ...)), ...)); sign '+' must match, '-' must not\n"
-        "HEURISTICS: tuple[tuple[tuple[str, ...], tuple[tuple[tuple[str, ...], "
-        "tuple[tuple[str, str], ...]], ...]], ...] = (\n"
-        + "".join(f"    {h!r},\n" for h in heuristics(lib))
-        + ")\n\n"
-        f"VENDOR_PATTERNS: tuple[str, ...] = {strings(vendor)}\n\n"
-        f"DOCUMENTATION_PATTERNS: tuple[str, ...] = {strings(docs)}\n"
-    )
+    return {
+        "linguist_version": version,
+        "types": dict(sorted(types.items())),
+        "groups": dict(sorted(groups.items())),
+        "aliases": dict(sorted(aliases.items())),
+        "extensions": dict(sorted(extensions.items())),
+        "filenames": dict(sorted(filenames.items())),
+        "interpreters": dict(sorted(interpreters.items())),
+        "generic_extensions": generic,
+        "popular": popular,
+        "heuristics": heuristics(lib),
+        "vendor_patterns": vendor,
+        "documentation_patterns": docs,
+    }
 
 
 def main() -> None:
     """Write the generated module."""
-    OUT.write_text(build(find_lib_dir(sys.argv)))
+    OUT.write_text(json.dumps(build(find_lib_dir(sys.argv)), ensure_ascii=False, indent=0) + "\n")
     print(f"wrote {OUT}")
 
 
