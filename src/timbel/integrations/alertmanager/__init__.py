@@ -1,0 +1,1 @@
+"""Alertmanager: post alerts, list them, create and expire silences (API v2)."""

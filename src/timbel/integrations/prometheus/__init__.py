@@ -1,0 +1,1 @@
+"""Prometheus: PromQL building with escaped label values, queries, targets and file-based discovery."""
