@@ -36,6 +36,8 @@ from timbel.core.security import AccessTokenVerifier
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
 from timbel.gitops.routes import router as gitops_router
+from timbel.integrations.builtin import register_builtin_adapters
+from timbel.integrations.routes import router as integrations_router
 from timbel.pipelines.template_routes import router as pipeline_template_router
 from timbel.web.setup import install_web
 
@@ -50,6 +52,7 @@ def operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     """Build the ASGI app from prepared settings; ``run_jobs`` starts the in-process job consumer."""
     configure_logging(settings)
+    register_builtin_adapters()
     engine = create_db_engine(settings.effective_database_url)
     session_factory = create_session_factory(engine)
     metrics = PlatformMetrics()
@@ -115,6 +118,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(analysis_router)
     app.include_router(pipeline_template_router)
     app.include_router(gitops_router)
+    app.include_router(integrations_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

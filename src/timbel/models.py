@@ -21,6 +21,7 @@ from timbel.gitops.models import (
     GitOpsRepository,
     GitOpsTarget,
 )
+from timbel.integrations.models import Integration
 from timbel.pipelines.models import PipelineTemplate, PipelineTemplateVersion
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "GitOpsOperationChange",
     "GitOpsRepository",
     "GitOpsTarget",
+    "Integration",
     "LoginThrottle",
     "PipelineTemplate",
     "PipelineTemplateVersion",

@@ -294,8 +294,14 @@ class TestPeriodicJobs:
             return {task.job_name for task in runtime.huey.read_periodic(at)}
 
         every_minute = "analysis.reconcile"
-        assert due(datetime(2025, 3, 3, 3, 30)) == {"auth.cleanup_expired", "audit.prune", every_minute}
-        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired", every_minute}
+        health = "integrations.health"  # every 5 minutes
+        assert due(datetime(2025, 3, 3, 3, 30)) == {
+            "auth.cleanup_expired",
+            "audit.prune",
+            every_minute,
+            health,
+        }
+        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired", every_minute, health}
         assert due(datetime(2025, 3, 3, 3, 31)) == {every_minute}
         # the runtime's own housekeeping
         assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results", every_minute}

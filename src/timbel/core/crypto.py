@@ -47,3 +47,16 @@ class SecretBox:
             return self._aead.decrypt(raw[:_NONCE], raw[_NONCE:], context.encode()).decode()
         except (InvalidTag, ValueError) as exc:
             raise SecretDecryptError("the secret cannot be decrypted with this key and context") from exc
+
+
+def reencrypt(stored: str, *, old: SecretBox, new: SecretBox, context: str) -> tuple[str, bool]:
+    """Re-encrypt one stored secret under ``new``; return it and whether it changed.
+
+    A value that ``new`` already opens is returned as is, so a rotation interrupted or run twice is safe.
+    Raises SecretDecryptError when neither key opens it.
+    """
+    try:
+        new.decrypt(stored, context=context)
+    except SecretDecryptError:
+        return new.encrypt(old.decrypt(stored, context=context), context=context), True
+    return stored, False
