@@ -27,7 +27,7 @@ from timbel.gitops.models import DeliveryDraft, GitOpsOperation, GitOpsRepositor
 from timbel.pipelines import template_service
 from timbel.scaffold.generate import Bundle, generate
 from timbel.scaffold.jenkinsfile import TemplateSpec
-from timbel.scaffold.plan import DeliveryPlan
+from timbel.scaffold.plan import DeliveryPlan, to_label
 from timbel.scaffold.plan_from_report import NoDeployableService, plan_from_report
 from timbel.scaffold.seed_templates import seed_specs_for_plan
 
@@ -79,16 +79,23 @@ def existing_dockerfiles(session: Session, *, system: System) -> dict[str, str]:
     return {path: text for path, text in analysis.texts.items() if path in wanted}
 
 
-def bundle_for(session: Session, *, system: System, plan: DeliveryPlan, validate: bool = True) -> Bundle:
+def bundle_for(
+    session: Session,
+    *,
+    system: System,
+    plan: DeliveryPlan,
+    validate: bool = True,
+    templates: dict[str, TemplateSpec] | None = None,
+) -> Bundle:
     """Generate and check every file of a plan for a system."""
-    if plan.system != gitops.system_prefix(domain_of(session, system), system).split("/")[1]:
+    if plan.system != to_label(system.slug):
         raise ValidationFailed(
             "The plan belongs to another system.",
             errors=[{"loc": ["body", "plan", "system"], "type": "delivery.system", "msg": "other system"}],
         )
     return generate(
         plan,
-        templates=templates_for(session, plan=plan),
+        templates=templates if templates is not None else templates_for(session, plan=plan),
         existing_dockerfiles=existing_dockerfiles(session, system=system),
         validate=validate,
     )
@@ -166,7 +173,8 @@ def commit(
     ``principal`` is the signed-in user; the command line passes None and names itself in ``who``.
     """
     domain = domain_of(session, system)
-    checked = bundle_for(session, system=system, plan=plan)
+    templates = templates_for(session, plan=plan)
+    checked = bundle_for(session, system=system, plan=plan, templates=templates)
     if not checked.ok:
         raise ValidationFailed(
             "The generated files did not pass their checks; nothing was committed.",
@@ -176,7 +184,6 @@ def commit(
                 if c.severity == "error"
             ],
         )
-    templates = templates_for(session, plan=plan)
 
     def files_for(repository: GitOpsRepository) -> dict[str, str]:
         own = plan.model_copy(update={"gitops_repo_url": repository.url})

@@ -107,6 +107,13 @@ def open_row(row: GitOpsRepository, *, settings: Settings) -> GitOpsRepo:
     )
 
 
+def _holding(session: Session, *, settings: Settings, domain: Domain, env: str | None) -> GitOpsRepository:
+    """The repository holding ``env`` of a domain, or the default one when no environment is named."""
+    if env:
+        return repository_for(session, settings=settings, domain_id=domain.id, env=env)
+    return default_repository(session, settings=settings)
+
+
 def system_prefix(domain: Domain, system: System) -> str:
     """The folder of a system in the GitOps layout: ``<domain>/<system>``."""
     from timbel.scaffold.plan import to_label
@@ -245,22 +252,14 @@ def history(
     session: Session, *, settings: Settings, domain: Domain, system: System, env: str | None, limit: int
 ) -> list[CommitInfo]:
     """Commits touching a system's folder (or one environment of it) in the repository holding ``env``."""
-    row = (
-        repository_for(session, settings=settings, domain_id=domain.id, env=env)
-        if env
-        else default_repository(session, settings=settings)
-    )
+    row = _holding(session, settings=settings, domain=domain, env=env)
     prefix = system_prefix(domain, system) + (f"/envs/{env}" if env else "")
     return log(open_row(row, settings=settings), path_prefix=prefix, limit=limit)
 
 
 def commit_diff(session: Session, *, settings: Settings, domain: Domain, env: str | None, sha: str) -> str:
     """The unified diff of one commit of the repository holding ``env`` (the default one when None)."""
-    row = (
-        repository_for(session, settings=settings, domain_id=domain.id, env=env)
-        if env
-        else default_repository(session, settings=settings)
-    )
+    row = _holding(session, settings=settings, domain=domain, env=env)
     return show_diff(open_row(row, settings=settings), sha)
 
 
@@ -268,11 +267,7 @@ def current_files(
     session: Session, *, settings: Settings, domain: Domain, paths: Iterable[str], env: str | None = None
 ) -> dict[str, str]:
     """Read the current text of some paths in a repository's working clone (missing files are left out)."""
-    row = (
-        repository_for(session, settings=settings, domain_id=domain.id, env=env)
-        if env
-        else default_repository(session, settings=settings)
-    )
+    row = _holding(session, settings=settings, domain=domain, env=env)
     repo = open_row(row, settings=settings)
     found: dict[str, str] = {}
     for path in paths:
