@@ -192,6 +192,16 @@ def make_client(
     )
 
 
+def with_breaker(
+    *, breaker: CircuitBreaker | None, transport: httpx.BaseTransport | None = None, verify: bool | str = True
+) -> httpx.BaseTransport | None:
+    """Put a breaker (and no retries) around a transport, for clients that already retry by themselves."""
+    if breaker is None:
+        return transport
+    inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
+    return ResilientTransport(inner, breaker=breaker, retry=RetryPolicy(attempts=1))
+
+
 def as_integration_error(name: str, exc: httpx.HTTPError) -> IntegrationError:
     """Translate an httpx failure into the error hierarchy; the message names the instance, not the URL."""
     if isinstance(exc, httpx.TimeoutException):
