@@ -78,6 +78,11 @@ class TokenFor:
         return self.token if host == self.host else None
 
 
+def token_for_server(server: GitHttpServer) -> TokenFor:
+    """The token for the test server's ``host:port`` (its port is not the scheme's default)."""
+    return TokenFor(f"127.0.0.1:{server.port}", SECRET)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
     """One loopback git server serving ``demo`` (branches, tag, symlink, submodule) and ``big``."""
@@ -228,7 +233,7 @@ class TestCommitRefs:
         started = spy_popen(monkeypatch)
         seen = len(server.requests())
         first = source_sha(server, "main~1")
-        with clone(server.url_for("demo"), tmp_path, ref=first, credentials=TokenFor("127.0.0.1", SECRET)):
+        with clone(server.url_for("demo"), tmp_path, ref=first, credentials=token_for_server(server)):
             pass
         headers = {request["authorization"] for request in server.requests()[seen:]}
         assert len(headers) == 1 and headers.pop().startswith("Basic ")
@@ -276,7 +281,7 @@ class TestCredentials:
     ) -> None:
         started = spy_popen(monkeypatch)
         seen = len(server.requests())
-        with clone(server.url_for("demo"), tmp_path, credentials=TokenFor("127.0.0.1", SECRET)):
+        with clone(server.url_for("demo"), tmp_path, credentials=token_for_server(server)):
             pass
         headers = {request["authorization"] for request in server.requests()[seen:]}
         assert len(headers) == 1 and headers.pop().startswith("Basic ")

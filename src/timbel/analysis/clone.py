@@ -66,7 +66,7 @@ class CredentialLookup(Protocol):
     """Find the token for a git host (filled later by the integrations, e.g. a GitHub token)."""
 
     def token_for(self, host: str) -> str | None:
-        """Return the token to send to ``host`` over https, or None for anonymous access."""
+        """Return the token to send to ``host`` (``name`` or ``name:port`` off the default port), or None."""
         ...
 
 
@@ -144,7 +144,7 @@ def shallow_clone(
         raise CloneFailed("the URL has no checked address; pass it through check_repo_url first")
     temp_dir = Path(tempfile.mkdtemp(prefix="timbel-clone-", dir=dest_parent))
     dest = temp_dir / "repo"
-    token = credentials.token_for(checked.host) if checked.scheme in ("https", "http") else None
+    token = credentials.token_for(_host_key(checked)) if checked.scheme in ("https", "http") else None
     is_commit = ref is not None and _FULL_SHA.match(ref) is not None
     ref = ref.lower() if ref is not None and is_commit else ref
     try:
@@ -369,3 +369,10 @@ def _submodules(dest: Path, git: str, env: dict[str, str]) -> tuple[Submodule, .
         Submodule(name, values.get("path", ""), values.get("url", ""))
         for name, values in sorted(found.items())
     )
+
+
+def _host_key(checked: CheckedUrl) -> str:
+    """The host a token is looked up for: ``name`` on the scheme's default port, else ``name:port``."""
+    default = {"https": 443, "http": 80}.get(checked.scheme)
+    host = f"[{checked.host}]" if ":" in checked.host else checked.host
+    return host if checked.port in (default, 0) else f"{host}:{checked.port}"

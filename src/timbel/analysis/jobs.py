@@ -17,6 +17,7 @@ from timbel.analysis.models import Analysis
 from timbel.core.db import session_scope
 from timbel.core.errors import AppError
 from timbel.core.jobs import JobContext, crontab, job
+from timbel.integrations.github.credentials import InstanceCredentials
 
 logger = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.5
@@ -55,10 +56,18 @@ def run_analysis(ctx: JobContext, *, analysis_id: str) -> dict[str, Any]:
             return {"analysis_id": analysis_id, "skipped": started.refusal}
         analysis = session.get(Analysis, analysis_id)
         assert analysis is not None
-        url, path, ref = analysis.url, analysis.path, analysis.ref
+        url, path, ref, domain_id = analysis.url, analysis.path, analysis.ref, analysis.domain_id
+    credentials = InstanceCredentials(
+        session_factory=ctx.session_factory, settings=ctx.settings, domain_id=domain_id
+    )
     try:
         report, texts = run.execute(
-            settings=ctx.settings, url=url, path=path, ref=ref, on_progress=_Progress(ctx, analysis_id)
+            settings=ctx.settings,
+            url=url,
+            path=path,
+            ref=ref,
+            on_progress=_Progress(ctx, analysis_id),
+            credentials=credentials,
         )
     except AppError as exc:
         return _fail(ctx, analysis_id, exc.code, str(exc.detail or exc.title))
