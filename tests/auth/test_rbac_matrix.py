@@ -23,10 +23,13 @@ from timbel.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from timbel.core.db import session_scope
 from timbel.core.security import hmac_hex
 
-# Public on purpose: sign-in, probes, metrics, API docs, static files, the login page and language switch.
+# Public on purpose: sign-in, signed webhook receivers, probes, metrics, API docs, static files, the login
+# page and language switch.
 PUBLIC_ALLOWLIST = {
     ("POST", "/api/v1/auth/login"),
     ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/hooks/github"),  # authenticated by the HMAC signature of each delivery
+    ("POST", "/hooks/gitlab"),  # authenticated by the shared X-Gitlab-Token
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

@@ -58,7 +58,8 @@ class TestProblems:
 def small_body_client(settings: Settings) -> Iterator[TestClient]:
     from timbel.app import create_app
 
-    limited = prepare_settings(settings.model_copy(update={"http": HttpSettings(max_body_bytes=2048)}))
+    http = HttpSettings(max_body_bytes=2048, webhook_max_body_bytes=8192)
+    limited = prepare_settings(settings.model_copy(update={"http": http}))
     app = create_app(limited, run_jobs=False)
 
     @app.get("/api/v1/boom", dependencies=[])
@@ -86,6 +87,13 @@ class TestLimitsAndCrashes:
             "/api/v1/auth/login", content=chunks(), headers={"Content-Type": "application/json"}
         )
         _is_problem(response, 413)
+
+    def test_webhook_receivers_have_their_own_larger_limit(self, small_body_client: TestClient) -> None:
+        headers = {"Content-Type": "application/json", "X-GitHub-Event": "push"}
+        # Over the global limit but under the receivers' own: it reaches the receiver (unsigned → 401).
+        unsigned = small_body_client.post("/hooks/github", content=b"x" * 4096, headers=headers)
+        _is_problem(unsigned, 401)
+        _is_problem(small_body_client.post("/hooks/github", content=b"x" * 9000, headers=headers), 413)
 
     def test_unexpected_errors_hide_internals(self, small_body_client: TestClient) -> None:
         body = _is_problem(small_body_client.get("/api/v1/boom"), 500)

@@ -185,8 +185,8 @@ async def csrf_protect(request: Request) -> None:
         raise CsrfFailed("The form expired or did not come from Timbel. Reload the page and try again.")
 
 
-def public(request: Request) -> None:
-    """Mark a route as deliberately reachable without authentication."""
+async def public(request: Request) -> None:
+    """Mark a route as deliberately reachable without authentication (async: no threadpool hop)."""
     request.state.public_route = True
 
 

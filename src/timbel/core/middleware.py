@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -44,15 +44,24 @@ class PlatformMiddleware:
         crashed: Callable[[Scope, str], Any],
         audit_fallback: Callable[[AuditContext, int], None] | None = None,
         access_log: AccessLog | None = None,
+        path_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
+        self.path_limits = dict(path_limits or {})  # path prefix → its own body limit (webhooks)
         self.too_large = too_large
         self.crashed = crashed
         self.audit_fallback = audit_fallback
         self.access_log = access_log
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _limit_for(self, path: str) -> int:
+        """The body limit of a path: its prefix's own limit, else the global one."""
+        for prefix, limit in self.path_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,8 +83,9 @@ class PlatformMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", header_value)]
             await send(message)
 
+        max_body = self._limit_for(scope.get("path", ""))
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
+        if declared is not None and declared > max_body:
             await self.too_large(scope, request_id)(scope, receive, send_wrapper)
             self._observe(scope, status, start, request_id)
             return
@@ -87,7 +97,7 @@ class PlatformMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     state["body_too_large"] = True
                     raise BodyTooLarge
             return message

@@ -34,6 +34,8 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # GitHub caps webhook payloads at 25 MB; the receivers accept that much, nothing else does.
+    webhook_max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     secure_cookies: bool = False
 
 
