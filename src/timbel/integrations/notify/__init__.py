@@ -1,0 +1,1 @@
+"""Notification channels (kind ``notify``): apprise URLs as ``base.Notifier`` adapters."""

@@ -1,0 +1,1 @@
+"""Notifications: render events per channel language, keep a delivery log, deliver with retries."""
