@@ -20,6 +20,15 @@ class RegistryConfig(BaseModel):
     retries: int = Field(default=2, ge=0, le=5, description="Extra attempts for idempotent calls")
     backoff_seconds: float = Field(default=0.5, ge=0, le=10)
     page_size: int = Field(default=100, ge=1, le=10000, description="Catalog and tags page size")
+    retention_keep_last: int | None = Field(
+        default=None, ge=0, le=10000, description="Retention: keep the newest N tags of each repository"
+    )
+    retention_schedule_enabled: bool = Field(
+        default=False, description="Retention: run the daily retention job for this instance"
+    )
+    retention_apply: bool = Field(
+        default=False, description="Retention: the daily job deletes (off: it only reports)"
+    )
 
     @field_validator("base_url")
     @classmethod
