@@ -37,9 +37,12 @@ from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
 from timbel.gitops.routes import router as gitops_router
 from timbel.integrations.builtin import register_builtin_adapters
+from timbel.integrations.retention_routes import router as integration_retention_router
 from timbel.integrations.routes import router as integrations_router
+from timbel.notifications.routes import router as notifications_router
 from timbel.pipelines.template_routes import router as pipeline_template_router
 from timbel.web.setup import install_web
+from timbel.webhooks.routes import router as webhooks_router
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
@@ -103,6 +106,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
 
     install_error_handlers(app)
     # Routers are tried in order (FastAPI 0.165 does not flatten them): hot API routes first.
+    app.include_router(webhooks_router)  # first: the highest-volume routes are matched soonest
     app.include_router(auth_router)
     app.include_router(users_admin_router)
     app.include_router(audit_router)
@@ -119,6 +123,8 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(pipeline_template_router)
     app.include_router(gitops_router)
     app.include_router(integrations_router)
+    app.include_router(integration_retention_router)
+    app.include_router(notifications_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -126,6 +132,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
         PlatformMiddleware,
         metrics=metrics,
         max_body_bytes=settings.http.max_body_bytes,
+        path_limits={"/hooks/": settings.http.webhook_max_body_bytes},
         too_large=too_large_app,
         crashed=crashed_app,
         audit_fallback=audit_fallback,

@@ -22,7 +22,9 @@ from timbel.gitops.models import (
     GitOpsTarget,
 )
 from timbel.integrations.models import Integration
+from timbel.notifications.models import NotificationDelivery
 from timbel.pipelines.models import PipelineTemplate, PipelineTemplateVersion
+from timbel.webhooks.models import WebhookDelivery, WebhookStateChange
 
 __all__ = [
     "Analysis",
@@ -40,11 +42,14 @@ __all__ = [
     "GitOpsTarget",
     "Integration",
     "LoginThrottle",
+    "NotificationDelivery",
     "PipelineTemplate",
     "PipelineTemplateVersion",
     "Project",
     "RefreshToken",
     "User",
     "UserRole",
+    "WebhookDelivery",
+    "WebhookStateChange",
     "WorkGroup",
 ]

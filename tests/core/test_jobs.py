@@ -293,18 +293,19 @@ class TestPeriodicJobs:
         def due(at: datetime) -> set[str]:
             return {task.job_name for task in runtime.huey.read_periodic(at)}
 
-        every_minute = "analysis.reconcile"
+        every_minute = {"analysis.reconcile", "webhooks.reconcile", "notifications.reconcile"}
         health = "integrations.health"  # every 5 minutes
         assert due(datetime(2025, 3, 3, 3, 30)) == {
             "auth.cleanup_expired",
             "audit.prune",
-            every_minute,
+            "integrations.retention",
+            *every_minute,
             health,
         }
-        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired", every_minute, health}
-        assert due(datetime(2025, 3, 3, 3, 31)) == {every_minute}
+        assert due(datetime(2025, 3, 3, 10, 45)) == {"auth.cleanup_expired", *every_minute, health}
+        assert due(datetime(2025, 3, 3, 3, 31)) == every_minute
         # the runtime's own housekeeping
-        assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results", every_minute}
+        assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results", *every_minute}
 
     def test_a_periodic_run_does_the_work(
         self, runtime: JobRuntime, session_factory: sessionmaker[Session]

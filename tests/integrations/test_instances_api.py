@@ -127,8 +127,11 @@ class CrashingAdapter:
 
 
 @pytest.fixture
-def registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Jenkins → the loopback adapter (secret ``token``), Nexus → a leaky one; GitHub has no adapter."""
+def registered(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jenkins → the loopback adapter (secret ``token``), Nexus → a leaky one; GitHub has no adapter.
+
+    After the app (which registers the shipped adapters), so these replacements win.
+    """
     table = adapters._ADAPTERS
     monkeypatch.setitem(table, IntegrationKind.jenkins, table.get(IntegrationKind.jenkins))  # restored after
     adapters.register_adapter(IntegrationKind.jenkins, LoopbackAdapter, config=LoopbackConfig)
@@ -383,3 +386,11 @@ def test_a_planted_secret_never_leaves_the_server(
         for row in session.scalars(select(Integration)):
             assert PLANTED not in f"{row.secrets} {row.last_error} {row.options}"
     assert PLANTED not in caplog.text
+
+
+def test_a_missing_secret_is_named_under_secrets(client: TestClient, admin: dict[str, str]) -> None:
+    response = client.post(
+        API, json={"kind": "github", "name": "gh", "base_url": "https://api.github.com"}, headers=admin
+    )
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["errors"]] == [["body", "secrets", "token"]]

@@ -42,7 +42,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-JOB_MODULES = ("timbel.auth.jobs", "timbel.audit.jobs", "timbel.analysis.jobs", "timbel.integrations.jobs")
+JOB_MODULES = (
+    "timbel.auth.jobs",
+    "timbel.audit.jobs",
+    "timbel.analysis.jobs",
+    "timbel.integrations.jobs",
+    "timbel.integrations.retention_jobs",
+    "timbel.notifications.jobs",
+    "timbel.webhooks.jobs",
+)
 TASK_NAMESPACE = "timbel"  # huey's task identifier is "<namespace>.<job name>"
 SQLITE_QUEUE_FILE = "jobs.db"
 PERIODIC_SUFFIX = "@periodic"

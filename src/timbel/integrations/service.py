@@ -155,7 +155,8 @@ def _check_config(
         errors = []
         for error in exc.errors():
             head = str(error["loc"][0]) if error["loc"] else ""
-            group = [head] if head in {"name", "base_url"} else ["secrets" if head in secrets else "options"]
+            is_secret = head in secrets or head in (spec.secret_fields or ())
+            group = [head] if head in {"name", "base_url"} else ["secrets" if is_secret else "options"]
             loc = ["body", *group, *([] if head in {"name", "base_url"} else [str(p) for p in error["loc"]])]
             errors.append({"loc": loc, "type": error["type"], "msg": error["msg"]})
         raise ValidationFailed(f"The {kind.value} configuration is invalid.", errors=errors) from None

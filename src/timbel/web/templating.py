@@ -77,6 +77,8 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem(N_("Audit log"), "/admin/audit", Permission.admin_audit),
             MenuItem(N_("Pipeline templates"), "/admin/pipeline-templates", Permission.admin_settings),
             MenuItem(N_("GitOps repositories"), "/admin/gitops", Permission.admin_settings),
+            MenuItem(N_("Integrations"), "/admin/integrations", Permission.admin_integrations),
+            MenuItem(N_("Notification log"), "/admin/notifications", Permission.admin_integrations),
         ),
     ),
 )
