@@ -1,0 +1,1 @@
+"""Pipeline engines: the local runner and Jenkins behind ``engine_base.Engine``."""
