@@ -6,6 +6,11 @@ Revises: 0013
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
+import timbel.core.db
+
 revision = "0014"
 down_revision = "0013"
 branch_labels = None
@@ -13,7 +18,28 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Placeholder: filled in by the work that owns these tables."""
+    """Create pipeline_log_chunks (a run's log as ordered chunks; deleted with the run)."""
+    op.create_table(
+        "pipeline_log_chunks",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("run_id", sa.String(length=36), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("stage_index", sa.Integer(), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("created_at", timbel.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["pipeline_runs.id"],
+            name=op.f("fk_pipeline_log_chunks_run_id_pipeline_runs"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pipeline_log_chunks")),
+        sa.UniqueConstraint("run_id", "seq", name="uq_pipeline_log_chunks_run_seq"),
+    )
+    with op.batch_alter_table("pipeline_log_chunks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pipeline_log_chunks_run_id"), ["run_id"], unique=False)
 
 
 def downgrade() -> None:

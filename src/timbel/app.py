@@ -40,6 +40,8 @@ from timbel.integrations.builtin import register_builtin_adapters
 from timbel.integrations.retention_routes import router as integration_retention_router
 from timbel.integrations.routes import router as integrations_router
 from timbel.notifications.routes import router as notifications_router
+from timbel.pipelines.log_routes import router as pipeline_log_router
+from timbel.pipelines.run_routes import router as pipeline_runs_router
 from timbel.pipelines.template_routes import router as pipeline_template_router
 from timbel.web.setup import install_web
 from timbel.webhooks.routes import router as webhooks_router
@@ -125,6 +127,8 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(integrations_router)
     app.include_router(integration_retention_router)
     app.include_router(notifications_router)
+    app.include_router(pipeline_log_router)
+    app.include_router(pipeline_runs_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

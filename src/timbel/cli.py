@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from timbel.integrations.cli_commands import secrets_app
+from timbel.pipelines.cli_commands import pipelines_app
 from timbel.scaffold.cli_commands import scaffold
 from timbel.scaffold.cli_system import gitops_app
 
@@ -301,6 +302,7 @@ def analyze(
 app.command()(scaffold)
 app.add_typer(gitops_app, name="gitops")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(pipelines_app, name="pipelines")
 
 
 def main() -> None:

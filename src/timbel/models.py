@@ -23,7 +23,16 @@ from timbel.gitops.models import (
 )
 from timbel.integrations.models import Integration
 from timbel.notifications.models import NotificationDelivery
+from timbel.pipelines.log_models import RunLogChunk
 from timbel.pipelines.models import PipelineTemplate, PipelineTemplateVersion
+from timbel.pipelines.run_models import (
+    Pipeline,
+    PipelineRun,
+    PipelineVersion,
+    RunArtifact,
+    RunStateChange,
+    StageRun,
+)
 from timbel.webhooks.models import WebhookDelivery, WebhookStateChange
 
 __all__ = [
@@ -43,10 +52,17 @@ __all__ = [
     "Integration",
     "LoginThrottle",
     "NotificationDelivery",
+    "Pipeline",
+    "PipelineRun",
     "PipelineTemplate",
     "PipelineTemplateVersion",
+    "PipelineVersion",
     "Project",
     "RefreshToken",
+    "RunArtifact",
+    "RunLogChunk",
+    "RunStateChange",
+    "StageRun",
     "User",
     "UserRole",
     "WebhookDelivery",

@@ -293,7 +293,13 @@ class TestPeriodicJobs:
         def due(at: datetime) -> set[str]:
             return {task.job_name for task in runtime.huey.read_periodic(at)}
 
-        every_minute = {"analysis.reconcile", "webhooks.reconcile", "notifications.reconcile"}
+        every_minute = {
+            "analysis.reconcile",
+            "webhooks.reconcile",
+            "notifications.reconcile",
+            "pipelines.reconcile",
+            "pipelines.schedule",
+        }
         health = "integrations.health"  # every 5 minutes
         assert due(datetime(2025, 3, 3, 3, 30)) == {
             "auth.cleanup_expired",
@@ -306,6 +312,7 @@ class TestPeriodicJobs:
         assert due(datetime(2025, 3, 3, 3, 31)) == every_minute
         # the runtime's own housekeeping
         assert due(datetime(2025, 3, 3, 3, 7)) == {"jobs.prune_results", *every_minute}
+        assert due(datetime(2025, 3, 3, 11, 17)) == {"pipelines.cleanup_workspaces", *every_minute}
 
     def test_a_periodic_run_does_the_work(
         self, runtime: JobRuntime, session_factory: sessionmaker[Session]

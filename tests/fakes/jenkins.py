@@ -55,6 +55,8 @@ class FakeBuild:
     stages: list[str]
     fail_stage: str | None = None
     output: list[bytes] | None = None  # raw log pieces, one per poll, instead of stage logs
+    test_report: dict[str, Any] | None = None  # the testReport/api/json body, or None for a 404
+    commit: str | None = None  # lastBuiltRevision.SHA1 of the git plugin's BuildData action
     statuses: list[str] = field(default_factory=list)
     log: bytearray = field(default_factory=bytearray)
     building: bool = True
@@ -128,6 +130,8 @@ class FakeItem:
     stages: list[str] = field(default_factory=lambda: ["Checkout", "Build", "Test"])
     fail_stage: str | None = None
     output: list[bytes] | None = None
+    test_report: dict[str, Any] | None = None
+    commit: str | None = None
 
 
 @dataclass
@@ -170,6 +174,7 @@ class JenkinsState:
     queue: dict[int, FakeQueueItem] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # session id → crumb
     next_queue_id: int = 7
+    stages_from_script: bool = False  # an uploaded inline pipeline's stage('…') names become the job's stages
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add_folder(self, path: str, *, config_xml: str = "") -> FakeItem:
@@ -201,6 +206,8 @@ class JenkinsState:
             list(item.stages),
             item.fail_stage,
             output=None if item.output is None else list(item.output),
+            test_report=item.test_report,
+            commit=item.commit,
         )
         item.builds[build.number] = build
         item.next_number += 1
@@ -330,6 +337,13 @@ def _root_action(state: JenkinsState, request: Request, body: bytes, rest: list[
         return _queue_item(state, int(match.group(1)), base)
     if request.method == "POST" and route == "createItem":
         return _create_item(state, request, body, parent="")
+    if request.method == "POST" and route == "queue/cancelItem":
+        entry = state.queue.get(int(request.query_params.get("id", "0") or 0))
+        if entry is None:
+            return _text(404, "HTTP ERROR 404 Not Found")
+        if entry.number is None:
+            entry.cancelled = True
+        return Response(status_code=302, headers={"Location": f"{base}/queue/"})
     return _text(404, "HTTP ERROR 404 Not Found")
 
 
@@ -364,7 +378,7 @@ def _item_action(state: JenkinsState, request: Request, body: bytes, path: str, 
             return Response(item.config_xml, media_type="application/xml")
         if not request.headers.get("content-type", "").startswith(("application/xml", "text/xml")):
             return _text(400, "Content type must be application/xml")
-        return _store_config(item, body) or Response(status_code=200)
+        return _store_config(item, body, state) or Response(status_code=200)
     if method == "POST" and route == "createItem" and item.folder:
         return _create_item(state, request, body, parent=path)
     if method == "POST" and route in ("build", "buildWithParameters") and not item.folder:
@@ -400,6 +414,10 @@ def _build_action(
             headers["X-More-Data"] = "true"
         chunk = bytes(build.log[start:])
         return Response(chunk, media_type="text/plain;charset=UTF-8", headers=headers)
+    if request.method == "GET" and route == "testReport/api/json":
+        if build.test_report is None or build.building:
+            return _text(404, "HTTP ERROR 404 Not Found")
+        return JSONResponse({"_class": "hudson.tasks.junit.TestResult", **build.test_report})
     if request.method == "GET" and route == "consoleText":
         return Response(bytes(build.log), media_type="text/plain;charset=UTF-8")
     if request.method == "POST" and route == "stop":
@@ -425,7 +443,7 @@ def _create_item(state: JenkinsState, request: Request, body: bytes, *, parent: 
         return _text(400, f"A job already exists with the name ‘{name}’")
     if content_type.startswith(("application/xml", "text/xml")):
         item = FakeItem(path, "", folder=False)
-        failed = _store_config(item, body)
+        failed = _store_config(item, body, state)
         if failed is not None:
             return failed
         state.items[path] = item
@@ -440,7 +458,7 @@ def _create_item(state: JenkinsState, request: Request, body: bytes, *, parent: 
     return Response(status_code=302, headers={"Location": f"{base}{_url(path)}/configure"})
 
 
-def _store_config(item: FakeItem, body: bytes) -> Response | None:
+def _store_config(item: FakeItem, body: bytes, state: JenkinsState | None = None) -> Response | None:
     """Parse and keep a config.xml; the root element decides folder or job (as XStream does)."""
     try:
         root = ET.fromstring(body)  # noqa: S314 - the test's own adapter sent it
@@ -449,7 +467,24 @@ def _store_config(item: FakeItem, body: bytes) -> Response | None:
     item.config_xml = body.decode("utf-8")
     item.folder = root.tag == FOLDER_CLASS
     item.job_class = FOLDER_CLASS if item.folder else JOB_CLASSES.get(root.tag, root.tag)
+    script = root.findtext("definition/script")
+    if state is not None and state.stages_from_script and script:
+        item.stages = [_groovy_unquote(m.group(1)) for m in _STAGE_CALL.finditer(script)]
     return None
+
+
+_STAGE_CALL = re.compile(r"^\s*stage\('((?:[^'\\]|\\.)*)'\)\s*\{", re.MULTILINE)
+
+
+def _groovy_unquote(text: str) -> str:
+    """The value of a single-quoted Groovy literal's body (\\, \\', \\$, \\n, \\t, \\uXXXX)."""
+    simple = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        return chr(int(code[1:], 16)) if len(code) == 5 else simple.get(code, code)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", one, text)
 
 
 def _enqueue(state: JenkinsState, job: str, parameters: dict[str, str], base: str) -> Response:
@@ -539,7 +574,7 @@ def _item_json(state: JenkinsState, item: FakeItem, base: str, tree: str) -> dic
         "buildable": True,
         "color": "blue",
         "nextBuildNumber": item.next_number,
-        "builds": [_build_json(b, f"{job_url}/{b.number}/", full=False) for b in builds],
+        "builds": [_build_json(b, f"{job_url}/{b.number}/", full="actions" in tree) for b in builds],
     }
 
 
@@ -581,7 +616,12 @@ def _build_json(build: FakeBuild, url: str, *, full: bool) -> dict[str, Any]:
                     "_class": "hudson.model.CauseAction",
                     "causes": [{"shortDescription": "Started by user Timbel Bot"}],
                 },
-            ],
+            ]
+            + (
+                [{"_class": "hudson.plugins.git.util.BuildData", "lastBuiltRevision": {"SHA1": build.commit}}]
+                if build.commit
+                else []
+            ),
         }
     return data
 

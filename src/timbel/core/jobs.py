@@ -49,6 +49,7 @@ JOB_MODULES = (
     "timbel.integrations.jobs",
     "timbel.integrations.retention_jobs",
     "timbel.notifications.jobs",
+    "timbel.pipelines.run_job",
     "timbel.webhooks.jobs",
 )
 TASK_NAMESPACE = "timbel"  # huey's task identifier is "<namespace>.<job name>"

@@ -122,6 +122,21 @@ class GitOpsSettings(BaseModel):
     registry: str = "registry.local/timbel"  # image repository prefix written into new delivery plans
 
 
+class PipelinesSettings(BaseModel):
+    """Pipeline runs: how many run at once, when a silent run counts as lost, where workspaces live."""
+
+    max_concurrent_runs: int = Field(default=4, ge=1, le=200)  # across every system
+    max_concurrent_per_system: int = Field(default=1, ge=1, le=50)
+    heartbeat_stale_seconds: float = Field(default=180.0, ge=5.0)  # a running run silent this long is lost
+    requeue_seconds: float = Field(default=120.0, ge=5.0)  # queued, not started this long: dispatch again
+    run_timeout_seconds: int = Field(default=3600, ge=60, le=86400)
+    workspace_dir: Path | None = None  # default: <data_dir>/workspaces
+    # The local runner's image builder command (e.g. "docker", "buildah"); None: image stages are skipped.
+    image_builder: str | None = None
+    stage_memory_limit_mb: int | None = Field(default=4096, ge=64)  # None: no address-space limit
+    keep_workspaces: bool = False  # keep a successful run's workspace (failed ones are always kept)
+
+
 class LogSettings(BaseModel):
     """Structured logging."""
 
@@ -174,6 +189,7 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = CatalogSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     gitops: GitOpsSettings = GitOpsSettings()
+    pipelines: PipelinesSettings = PipelinesSettings()
     i18n: I18nSettings = I18nSettings()
 
     @property
