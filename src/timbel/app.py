@@ -43,6 +43,7 @@ from timbel.notifications.routes import router as notifications_router
 from timbel.pipelines.log_routes import router as pipeline_log_router
 from timbel.pipelines.run_routes import router as pipeline_runs_router
 from timbel.pipelines.template_routes import router as pipeline_template_router
+from timbel.pipelines.trigger_routes import router as pipeline_triggers_router
 from timbel.web.setup import install_web
 from timbel.webhooks.routes import router as webhooks_router
 
@@ -129,6 +130,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(pipeline_log_router)
     app.include_router(pipeline_runs_router)
+    app.include_router(pipeline_triggers_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

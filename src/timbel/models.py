@@ -33,6 +33,7 @@ from timbel.pipelines.run_models import (
     RunStateChange,
     StageRun,
 )
+from timbel.pipelines.triggers import PipelineHook
 from timbel.webhooks.models import WebhookDelivery, WebhookStateChange
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "LoginThrottle",
     "NotificationDelivery",
     "Pipeline",
+    "PipelineHook",
     "PipelineRun",
     "PipelineTemplate",
     "PipelineTemplateVersion",

@@ -205,6 +205,7 @@ def test_create_edit_and_versions_of_a_pipeline(
         {"engine": "jenkins", "jenkins_integration_id": "no-such-instance"},
         {"jenkins_integration_id": "no-such-instance"},
         {"schedule": "every day"},
+        {"schedule": "99 * * * *"},
         {"stages": []},
     ):
         assert client.patch(url, json=bad, headers=headers).status_code == 422, bad

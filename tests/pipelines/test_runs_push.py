@@ -38,13 +38,11 @@ def _push(app: FastAPI, delivery: str, system_ids: tuple[str, ...], **fields: An
         source="github",
         integration_id=None,
         ref=f"refs/heads/{fields['branch']}",
-        tag="",
-        before="1" * 40,
+        **{"tag": "", "before": "1" * 40, **fields},
         after="2" * 40,
         repository="acme/shop",
         system_ids=system_ids,
         pusher="kim",
-        **fields,
     )
     with session_scope(app.state.session_factory) as session:
         return [r.id for r in run_service.on_push_event(session, event=event, enqueue=Recorder())]
@@ -83,6 +81,19 @@ def test_branch_filters_and_the_push_switch_apply(app: FastAPI, make_pipeline: P
     assert _push(app, "d1", systems, branch="main") == []
     assert len(_push(app, "d2", systems, branch="release/2.0")) == 1
     assert _push(app, "d3", systems, branch="release/2.0", deleted=True) == []
+
+
+def test_empty_filters_mean_the_default_branch_and_tags_start_nothing(
+    app: FastAPI, make_pipeline: PipelineFactory
+) -> None:
+    default_only = make_pipeline("shop", branch_filters=[])
+    systems = (_system(app, default_only),)
+    assert _push(app, "e1", systems, branch="feature/x") == []
+    assert _push(app, "e2", systems, branch="", tag="v1.0.0") == []
+    [first] = _push(app, "e3", systems, branch="main", before="0" * 40)
+    with session_scope(app.state.session_factory) as session:
+        run = session.get(PipelineRun, first)
+        assert run is not None and run.ref == "main" and run.commit_before is None  # a new branch
 
 
 def test_the_handler_is_registered_for_webhook_processing() -> None:

@@ -37,6 +37,8 @@ class HttpSettings(BaseModel):
     # GitHub caps webhook payloads at 25 MB; the receivers accept that much, nothing else does.
     webhook_max_body_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     secure_cookies: bool = False
+    # The URL users and git hosts reach Timbel at (e.g. https://timbel.example.com); None: the request's.
+    public_url: str | None = None
 
 
 class AuthSettings(BaseModel):

@@ -3,7 +3,8 @@
 Why a ``dispatched_at`` mark: a run handed to the queue but not yet picked up by a worker still holds its
 slot, so two dispatch passes never start more runs than the limits allow; the reconciler clears marks
 whose message was lost. On PostgreSQL one advisory lock serialises passes and candidate rows are read
-``FOR UPDATE SKIP LOCKED``; SQLite serialises writers anyway.
+``FOR UPDATE SKIP LOCKED``; on SQLite a no-op UPDATE takes the write lock first (the driver runs
+plain SELECTs outside a transaction, so two passes could both count the same free slots).
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ def _busy(session: Session) -> Counter[str]:
 
 def dispatch(session: Session, *, settings: Settings, enqueue: Enqueue, limit: int = 100) -> list[str]:
     """Mark runnable queued runs dispatched and enqueue their execution after commit; return their ids."""
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    elif dialect == "sqlite":  # take the write lock before counting: plain SELECTs run outside a transaction
+        session.execute(text("UPDATE pipeline_runs SET id = id WHERE 0 = 1"))
     conf = settings.pipelines
     busy = _busy(session)
     free = conf.max_concurrent_runs - sum(busy.values())

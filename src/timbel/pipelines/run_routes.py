@@ -132,13 +132,24 @@ def get_pipeline(pipeline_id: str, principal: Reader, session: SessionDep) -> Pi
 
 @router.patch("/pipelines/{pipeline_id}")
 def update_pipeline(
-    pipeline_id: str, body: PipelineFields, principal: Editor, session: SessionDep, audit: AuditDep
+    pipeline_id: str,
+    body: PipelineFields,
+    request: Request,
+    principal: Editor,
+    session: SessionDep,
+    audit: AuditDep,
 ) -> PipelineRead:
-    """Change a pipeline; a real change makes a new version."""
+    """Change a pipeline; a real change makes a new version (switching push on/off syncs the GitHub hook)."""
+    from timbel.pipelines import hook_registration
+
     pipeline = visible_pipeline(session, principal=principal, pipeline_id=pipeline_id)
-    return PipelineRead.model_validate(
-        pipeline_service.update(session, pipeline=pipeline, data=body, ctx=audit)
-    )
+    updated = pipeline_service.update(session, pipeline=pipeline, data=body, ctx=audit)
+    if "push_enabled" in body.model_fields_set:
+        hook_registration.sync_hook(
+            session, pipeline=updated, settings=request.app.state.settings,
+            public_url=hook_registration.public_url(request), ctx=audit,
+        )  # fmt: skip
+    return PipelineRead.model_validate(updated)
 
 
 @router.get("/pipelines/{pipeline_id}/versions")

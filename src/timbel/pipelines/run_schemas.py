@@ -94,12 +94,9 @@ class PipelineFields(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is None or value.strip() == "":
-            return None
-        fields = value.split()
-        if len(fields) != 5 or not all(re.match(r"^[0-9*,/\-]+$", f) for f in fields):
-            raise ValueError("the schedule is a five-field cron expression (minute hour day month weekday)")
-        return " ".join(fields)
+        from timbel.pipelines.schedule import normalize_cron  # huey's own parser: what the scheduler runs
+
+        return normalize_cron(value)
 
 
 class PipelineCreate(BaseModel):

@@ -470,21 +470,34 @@ def begin(session: Session, *, run_id: str) -> Transition:
     )
 
 
-def branch_matches(pipeline: Pipeline, name: str) -> bool:
-    """Tell whether a pushed branch (or tag) name matches one of the pipeline's branch patterns."""
+ZERO_SHA = "0" * 40
+
+
+def branch_matches(pipeline: Pipeline, name: str, *, default_branch: str | None = None) -> bool:
+    """Tell whether a pushed branch matches the pipeline's patterns (none: the default branch)."""
     from fnmatch import fnmatchcase
 
-    return any(fnmatchcase(name, pattern) for pattern in pipeline.branch_filters or [])
+    patterns = pipeline.branch_filters or [default_branch or "main"]
+    return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def on_push_event(session: Session, *, event: PushEvent, enqueue: Enqueue) -> list[PipelineRun]:
-    """Start a push run per matching system pipeline (one per delivery and system, however often sent)."""
-    if event.deleted or not event.system_ids:
+    """Start a push run per matching system pipeline (one per delivery and system, however often sent).
+
+    Branch pushes only: tag pushes and branch deletions start nothing.
+    """
+    if event.deleted or not event.system_ids or not event.branch:
         return []
-    name = event.branch or event.tag
     started: list[PipelineRun] = []
-    for pipeline in session.scalars(select(Pipeline).where(Pipeline.system_id.in_(event.system_ids))):
-        if not pipeline.push_enabled or not name or not branch_matches(pipeline, name):
+    rows = session.execute(
+        select(Pipeline, System.default_branch)
+        .join(System, System.id == Pipeline.system_id)
+        .where(Pipeline.system_id.in_(event.system_ids))
+    ).all()
+    for pipeline, default_branch in rows:
+        if not pipeline.push_enabled or not branch_matches(
+            pipeline, event.branch, default_branch=default_branch
+        ):
             continue
         started.append(
             start_run(
@@ -492,8 +505,8 @@ def on_push_event(session: Session, *, event: PushEvent, enqueue: Enqueue) -> li
                 pipeline=pipeline,
                 trigger="push",
                 actor=event.pusher or event.source,
-                ref=name,
-                commit_before=event.before or None,
+                ref=event.branch,
+                commit_before=event.before if event.before and event.before != ZERO_SHA else None,
                 commit_after=event.after or None,
                 delivery_id=f"{event.delivery_id}:{pipeline.system_id}"[:100],
                 enqueue=enqueue,

@@ -68,7 +68,10 @@ MENU: tuple[MenuSection, ...] = (
     ),
     MenuSection(
         N_("Operations center"),
-        (MenuItem(N_("Repository deploy"), "/deploy/repository", Permission.analysis_run),),
+        (
+            MenuItem(N_("Repository deploy"), "/deploy/repository", Permission.analysis_run),
+            MenuItem(N_("Pipelines"), "/pipelines", Permission.pipelines_read),
+        ),
     ),
     MenuSection(
         N_("System administration"),

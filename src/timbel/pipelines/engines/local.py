@@ -13,11 +13,13 @@ import os
 import shutil
 import signal
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from timbel.analysis.url_guard import AllowList, SystemResolver, UnsafeRepositoryUrl, check_repo_url
 from timbel.core.settings import Settings
 from timbel.gitops.runner import RepoCredentials
 from timbel.pipelines.engine_base import (
@@ -89,20 +91,28 @@ class LocalEngine:
         self.keep_workspace = keep_workspace
         self.allow_local = allow_local
         self.pacing = pacing or Pacing()
+        self.url_check: Callable[[str], object] | None = None  # refuses internal hosts (set by for_run)
 
     @classmethod
     def for_run(cls, *, settings: Settings, session_factory: object, pipeline_id: str) -> LocalEngine:
         """The runner as configured in ``settings.pipelines`` (no image builder unless one is named)."""
         conf = settings.pipelines
         memory = conf.stage_memory_limit_mb * 1024 * 1024 if conf.stage_memory_limit_mb else None
-        return cls(builder=conf.image_builder, memory_limit_bytes=memory, keep_workspace=conf.keep_workspaces)
+        engine = cls(
+            builder=conf.image_builder, memory_limit_bytes=memory, keep_workspace=conf.keep_workspaces
+        )
+        allow = AllowList.from_entries(settings.analysis.allowed_hosts)
+        engine.url_check = partial(check_repo_url, resolver=SystemResolver(), allow=allow)
+        return engine
 
     def execute(self, spec: RunSpec, events: RunEvents, *, workspace_root: Path) -> RunOutcome:
         """Check out, run every stage in order, report through ``events``; return how the run ended."""
         try:
             workspace = workspace_for(workspace_root, spec.run_id)
             _validate_values(spec)
-        except WorkspaceError as exc:
+            if self.url_check is not None:  # the same guard as analyses: no way into the server's network
+                self.url_check(spec.repo_url)
+        except (WorkspaceError, UnsafeRepositoryUrl) as exc:
             for stage in spec.stages:
                 events.stage_finished(stage.index, state=StageState.skipped, reason="the run was refused")
             return RunOutcome(RunState.failed, reason=str(exc))
