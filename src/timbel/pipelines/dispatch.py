@@ -9,6 +9,7 @@ plain SELECTs outside a transaction, so two passes could both count the same fre
 
 from __future__ import annotations
 
+import socket
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -111,7 +112,12 @@ def reconcile(session: Session, *, settings: Settings, enqueue: Enqueue) -> dict
             continue
         since = beat.isoformat(timespec="seconds") if beat else "start"
         outcome = RunOutcome(RunState.failed, f"runner lost (no heartbeat since {since})")
-        failed += run_service.complete_run(session, run_id=run_id, outcome=outcome, enqueue=enqueue).accepted
+        moved = run_service.complete_run(session, run_id=run_id, outcome=outcome, enqueue=enqueue)
+        failed += moved.accepted
+        if moved.accepted and engine == "local" and (engine_ref or {}).get("host") == socket.gethostname():
+            from timbel.pipelines.engines.local_process import kill_run_processes
+
+            after_commit(session, partial(kill_run_processes, run_id))
     lost = session.execute(
         update(PipelineRun)
         .where(

@@ -275,3 +275,24 @@ class _Sink:
         if self.batch:
             text, self.batch = "\n".join(self.batch), []
             self.events.log(text, stage_index=self.stage_index)
+
+
+def kill_run_processes(run_id: str) -> int:
+    """SIGKILL the process groups of stage processes left by ``run_id`` on this host (a worker that died
+    mid-stage); found by the ``TIMBEL_RUN_ID`` every stage gets, so a reused pid is never hit."""
+    needle = f"TIMBEL_RUN_ID={run_id}".encode()
+    groups: set[int] = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if needle in environ.split(b"\0") and fields[0] not in ("Z", "X") and int(fields[2]) != os.getpgrp():
+            groups.add(int(fields[2]))
+    for pgid in groups:
+        _kill_group(pgid, signal.SIGKILL)
+    return len(groups)
