@@ -7,7 +7,7 @@ import pytest
 from timbel.notifications.templates import EVENTS, TEMPLATES, render, severity_of
 
 EXPECTED_EVENTS = {
-    "pipeline.succeeded", "pipeline.failed", "deployment.succeeded", "deployment.failed",
+    "pipeline.started", "pipeline.succeeded", "pipeline.failed", "deployment.succeeded", "deployment.failed",
     "deployment.rolled_back", "approval.requested", "approval.approved", "approval.rejected",
     "alert.firing", "alert.resolved",
 }  # fmt: skip

@@ -243,7 +243,7 @@ def test_only_finished_runs_can_be_retried(app: FastAPI, make_pipeline: Pipeline
             run_service.retry_run(session, run=run, ctx=CTX, enqueue=Recorder())  # type: ignore[arg-type]
 
 
-def test_finished_runs_notify_success_and_failure_but_not_cancellation(
+def test_runs_notify_start_success_and_failure_but_not_cancellation(
     app: FastAPI, make_pipeline: PipelineFactory, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from timbel.notifications import service as notifications
@@ -262,10 +262,13 @@ def test_finished_runs_notify_success_and_failure_but_not_cancellation(
     queued = _start(app, pipeline_id, Recorder(), ref="x")
     with session_scope(app.state.session_factory) as session:
         run_service.cancel_run(session, run=session.get(PipelineRun, queued), ctx=CTX)  # type: ignore[arg-type]
-    assert [n["event"] for n in sent] == ["pipeline.succeeded", "pipeline.failed"]
-    data = sent[1]["data"]
+    assert [n["event"] for n in sent] == [
+        "pipeline.started", "pipeline.succeeded", "pipeline.started", "pipeline.failed",
+    ]  # fmt: skip
+    data = sent[3]["data"]
     assert (data["system"], data["run"], data["branch"], data["stage"]) == ("shop", 2, "dev", "test")
-    assert sent[1]["dedup_key"] == f"pipeline_run:{failed}:failed" and sent[1]["domain_id"] is not None
+    assert sent[3]["dedup_key"] == f"pipeline_run:{failed}:failed" and sent[3]["domain_id"] is not None
+    assert sent[2]["dedup_key"] == f"pipeline_run:{failed}:running" and sent[2]["data"]["trigger"] == "manual"
     from timbel.notifications import templates
 
     for note in sent:  # the data fills every placeholder of the event's message

@@ -34,6 +34,14 @@ def _t(severity: str, ko: tuple[str, str], en: tuple[str, str]) -> Template:
 
 
 TEMPLATES: dict[str, Template] = {
+    "pipeline.started": _t(
+        "info",
+        (
+            "[{system}] 파이프라인 시작: {pipeline} #{run}",
+            "브랜치 {branch}, 트리거 {trigger}, 실행자 {actor}",
+        ),
+        ("[{system}] Pipeline started: {pipeline} #{run}", "Branch {branch}, trigger {trigger}, by {actor}"),
+    ),
     "pipeline.succeeded": _t(
         "success",
         ("[{system}] 파이프라인 성공: {pipeline} #{run}", "브랜치 {branch}, 커밋 {commit}, 소요 {duration}"),

@@ -151,7 +151,7 @@ def _drive(ctx: JobContext, run_id: str, *, resume: bool) -> dict[str, Any]:
 def execute(ctx: JobContext, *, run_id: str) -> dict[str, Any]:
     """Run a dispatched queued run to its end on its engine."""
     with session_scope(ctx.session_factory) as session:
-        started = run_service.begin(session, run_id=run_id)
+        started = run_service.begin(session, run_id=run_id, enqueue=ctx.enqueue)
     if not started.accepted:
         return {"run_id": run_id, "skipped": started.refusal}
     return _drive(ctx, run_id, resume=False)

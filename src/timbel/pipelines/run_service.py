@@ -407,10 +407,12 @@ def _duration(run: PipelineRun) -> str:
 
 
 def _notify(session: Session, *, run: PipelineRun, enqueue: Enqueue) -> None:
-    """Tell the subscribed channels that a run succeeded or failed (cancelled runs are quiet)."""
+    """Tell the subscribed channels that a run started, succeeded or failed (cancelled runs are quiet)."""
     from timbel.notifications.service import notify
 
-    if run.state == RunState.succeeded.value:
+    if run.state == RunState.running.value:
+        event = "pipeline.started"
+    elif run.state == RunState.succeeded.value:
         event = "pipeline.succeeded"
     elif run.state in (RunState.failed.value, RunState.timed_out.value):
         event = "pipeline.failed"
@@ -433,6 +435,8 @@ def _notify(session: Session, *, run: PipelineRun, enqueue: Enqueue) -> None:
         "stage": failed or run.reason or "-",
         "run_id": run.id,
         "reason": run.reason,
+        "trigger": run.trigger,
+        "actor": run.actor or "-",
     }
     notify(
         session,
@@ -456,18 +460,23 @@ def complete_run(session: Session, *, run_id: str, outcome: RunOutcome, enqueue:
     return moved
 
 
-def begin(session: Session, *, run_id: str) -> Transition:
-    """Mark a queued run running (a second delivery of the same message is refused)."""
+def begin(session: Session, *, run_id: str, enqueue: Enqueue | None = None) -> Transition:
+    """Mark a queued run running (a second delivery of the same message is refused); with ``enqueue``,
+    tell the subscribed channels it started."""
     now = utcnow()
     run = session.get(PipelineRun, run_id)
     attempts = (run.attempts if run else 0) + 1
-    return transition(
+    moved = transition(
         session,
         run_id=run_id,
         to=RunState.running,
         reason=f"attempt {attempts}",
         values={"attempts": attempts, "started_at": now, "heartbeat_at": now},
     )
+    if moved.accepted and enqueue is not None and run is not None:
+        session.refresh(run)
+        _notify(session, run=run, enqueue=enqueue)
+    return moved
 
 
 ZERO_SHA = "0" * 40
