@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 STAMPS := .stamps
 VENDOR_STAMP := src/timbel/web/static/vendor/.installed
-TEST_DEBIAN_PACKAGES := postgresql redis-server chromium fonts-noto-cjk wrk docker-registry apache2-utils prometheus prometheus-alertmanager prometheus-blackbox-exporter
+TEST_DEBIAN_PACKAGES := postgresql redis-server chromium fonts-noto-cjk wrk docker-registry apache2-utils prometheus prometheus-alertmanager prometheus-blackbox-exporter python3-pytest
 PYTEST_ARGS ?=
 
 .PHONY: run setup test lint format typecheck pytest pytest-sqlite pytest-postgres debian-packages bench clean

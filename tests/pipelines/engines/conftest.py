@@ -126,6 +126,7 @@ def make_repo(path: Path, files: Mapping[str, str]) -> str:
     """Create a git repository with ``files`` committed on ``main``; return the commit SHA."""
     path.mkdir(parents=True)
     for name, text in files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(path), "GIT_CONFIG_NOSYSTEM": "1"}
     ident = ["-c", "user.name=Test", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"]
