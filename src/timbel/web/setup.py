@@ -22,6 +22,7 @@ from timbel.gitops.views import router as delivery_pages
 from timbel.integrations.views import router as integration_admin_pages
 from timbel.notifications.views import router as notification_pages
 from timbel.pipelines.run_views import router as pipeline_pages
+from timbel.pipelines.settings_views import router as pipeline_settings_pages
 from timbel.pipelines.template_views import router as pipeline_template_pages
 from timbel.web import i18n
 from timbel.web.errors import render_html_error
@@ -47,6 +48,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(analysis_pages)
     app.include_router(pipeline_template_pages)
     app.include_router(pipeline_pages)
+    app.include_router(pipeline_settings_pages)
     app.include_router(delivery_pages)
     app.include_router(gitops_admin_pages)
     app.include_router(notification_pages)
