@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from timbel.core.errors import IntegrationAuthError, IntegrationError, IntegrationUnavailable
+from timbel.integrations.http_service import service_client
 
 from .config import PrometheusConfig
 
@@ -33,22 +34,7 @@ class PrometheusClient:
     ) -> None:
         self.config = config
         self._sleep = sleep
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
-        if config.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {config.bearer_token.get_secret_value()}"
-        auth = None
-        if config.username is not None:
-            password = config.password.get_secret_value() if config.password else ""
-            auth = httpx.BasicAuth(config.username, password)
-        self._http = httpx.Client(
-            base_url=config.base_url,
-            headers=headers,
-            auth=auth,
-            timeout=httpx.Timeout(config.timeout_seconds, connect=min(5.0, config.timeout_seconds)),
-            transport=transport,
-            verify=config.verify_tls,
-            follow_redirects=False,
-        )
+        self._http = service_client(config, user_agent=USER_AGENT, transport=transport)
 
     def close(self) -> None:
         """Release the connection pool."""
