@@ -31,15 +31,20 @@ class HttpServiceConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        """Accept http(s) URLs without embedded credentials; drop a trailing slash."""
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("put credentials in username/password, not in base_url")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url must not have a query or fragment")
-        return value.strip().rstrip("/")
+        return checked_base_url(value, credentials="username/password")
+
+
+def checked_base_url(value: str, *, credentials: str) -> str:
+    """An http(s) URL with a host and no credentials, query or fragment, without a trailing slash
+    (``credentials`` names the fields credentials belong in, for the error message)."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("base_url must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError(f"put credentials in {credentials}, not in base_url")
+    if parts.query or parts.fragment:
+        raise ValueError("base_url must not have a query or fragment")
+    return value.strip().rstrip("/")
 
 
 def service_client(

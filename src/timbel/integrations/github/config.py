@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from timbel.integrations.http_service import checked_base_url
+
 GITHUB_API = "https://api.github.com"
 _WEB_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 
@@ -38,15 +40,8 @@ class GitHubConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        """Accept http(s) URLs without embedded credentials; drop a trailing slash."""
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("put the token in the token field, not in base_url")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url must not have a query or fragment")
-        return value.strip().rstrip("/")
+        """An http(s) URL without credentials, query or fragment; no trailing slash."""
+        return checked_base_url(value, credentials="the token field")
 
     @field_validator("web_host")
     @classmethod

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from timbel.integrations.http_service import checked_base_url
 
 
 class NexusConfig(BaseModel):
@@ -36,12 +36,5 @@ class NexusConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        """Accept http(s) URLs without credentials, query or fragment; drop a trailing slash."""
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("base_url must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("put credentials in username/password, not in base_url")
-        if parts.query or parts.fragment:
-            raise ValueError("base_url must not have a query or fragment")
-        return value.strip().rstrip("/")
+        """An http(s) URL without credentials, query or fragment; no trailing slash."""
+        return checked_base_url(value, credentials="username/password")
