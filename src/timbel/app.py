@@ -42,6 +42,7 @@ from timbel.integrations.routes import router as integrations_router
 from timbel.notifications.routes import router as notifications_router
 from timbel.pipelines.log_routes import router as pipeline_log_router
 from timbel.pipelines.run_routes import router as pipeline_runs_router
+from timbel.pipelines.secret_routes import router as pipeline_secrets_router
 from timbel.pipelines.template_routes import router as pipeline_template_router
 from timbel.pipelines.trigger_routes import router as pipeline_triggers_router
 from timbel.web.setup import install_web
@@ -130,6 +131,7 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(pipeline_log_router)
     app.include_router(pipeline_runs_router)
+    app.include_router(pipeline_secrets_router)
     app.include_router(pipeline_triggers_router)
     app.include_router(system_router)
     install_web(app)

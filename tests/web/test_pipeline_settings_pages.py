@@ -384,3 +384,62 @@ def test_the_run_page_links_to_the_settings(
         run_id = run.id
     _sign_in(client, make_user, "viewer", _domain(app, system_id))
     assert f'href="{_page(pipeline_id)}"' in client.get(f"/pipelines/runs/{run_id}").text
+
+
+def test_the_secrets_section_lists_names_never_values_and_adds_replaces_and_deletes(
+    client: TestClient, app: FastAPI, make_user: MakeUser, system_pipeline: SystemPipeline
+) -> None:
+    planted = "page-planted-secret-9931"
+    system_id, pipeline_id = system_pipeline("shop", REPO_URL)
+    _sign_in(client, make_user, "operations", _domain(app, system_id))
+    url = f"{_page(pipeline_id)}/secrets"
+
+    page = _page(pipeline_id)
+    saved = post_form(client, url, {"secret_name": "DB_PASSWORD", "secret_value": planted}, token_from=page)
+    assert saved.status_code == 303 and saved.headers["location"] == _page(pipeline_id)
+    html = client.get(_page(pipeline_id)).text
+    assert 'data-name="DB_PASSWORD"' in html and 'class="badge bg-green-lt me-2 secret-set">설정됨<' in html
+    assert planted not in html and 'type="password"' in html
+    assert re.search(r'name="secret_value"(?![^>]*value=)', html)  # never pre-filled
+    replaced = post_form(client, url, {"secret_name": "DB_PASSWORD", "secret_value": planted + "-2"},
+                         token_from=_page(pipeline_id))  # fmt: skip
+    assert replaced.status_code == 303 and _pipeline(app, pipeline_id).secret_names == ["DB_PASSWORD"]
+
+    bad = post_form(client, url, {"secret_name": "TIMBEL_X", "secret_value": planted}, token_from=page)
+    assert bad.status_code == 422 and planted not in bad.text and "TIMBEL_X" in bad.text
+    assert _pipeline(app, pipeline_id).secret_names == ["DB_PASSWORD"]
+
+    deleted = post_form(client, f"{url}/delete", {"secret_name": "DB_PASSWORD"}, token_from=page)
+    assert deleted.status_code == 303
+    after = _pipeline(app, pipeline_id)
+    assert after.secret_names == [] and after.secrets is None
+    assert 'data-name="DB_PASSWORD"' not in client.get(_page(pipeline_id)).text
+
+
+def test_a_viewer_sees_secret_names_but_cannot_change_them(
+    client: TestClient, app: FastAPI, make_user: MakeUser, system_pipeline: SystemPipeline
+) -> None:
+    from timbel.audit.service import AuditContext
+    from timbel.pipelines import secrets as pipeline_secrets
+
+    system_id, pipeline_id = system_pipeline("shop", REPO_URL)
+    with session_scope(app.state.session_factory) as session:
+        pipeline = session.get(Pipeline, pipeline_id)
+        assert pipeline is not None
+        pipeline_secrets.update_secrets(
+            session, pipeline=pipeline, settings=app.state.settings,
+            changes={"API_KEY": "viewer-hidden-1234"}, ctx=AuditContext(actor_name="t"),
+        )  # fmt: skip
+    _sign_in(client, make_user, "viewer", _domain(app, system_id))
+    html = client.get(_page(pipeline_id)).text
+    assert 'data-name="API_KEY"' in html and "viewer-hidden-1234" not in html
+    assert 'id="save-secret"' not in html and "secret_value" not in html
+    token = page_token(client, _page(pipeline_id))
+    for path in ("secrets", "secrets/delete"):
+        refused = client.post(
+            f"{_page(pipeline_id)}/{path}",
+            data={"csrf_token": token, "secret_name": "API_KEY", "secret_value": "x"},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 403, path
+    assert _pipeline(app, pipeline_id).secret_names == ["API_KEY"]

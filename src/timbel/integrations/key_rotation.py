@@ -15,9 +15,15 @@ from sqlalchemy.orm import Session
 from timbel.core.crypto import SecretBox, SecretDecryptError, reencrypt
 from timbel.gitops.models import DeliveryDraft, GitOpsRepository
 from timbel.integrations.models import Integration
+from timbel.pipelines.run_models import Pipeline
 
 # (model, column holding the ciphertext); each ciphertext is bound to its row id.
-_ENCRYPTED = ((Integration, "secrets"), (GitOpsRepository, "secret"), (DeliveryDraft, "secrets"))
+_ENCRYPTED = (
+    (Integration, "secrets"),
+    (GitOpsRepository, "secret"),
+    (DeliveryDraft, "secrets"),
+    (Pipeline, "secrets"),
+)
 
 
 class RotationFailed(RuntimeError):
@@ -49,7 +55,7 @@ def rotate_key(session: Session, *, old_key: str, new_key: str) -> RotationRepor
     old, new = SecretBox(old_key), SecretBox(new_key)
     report = RotationReport(rotated={model.__tablename__: 0 for model, _ in _ENCRYPTED}, already_current=0)
     for table, row, column, stored in _encrypted_rows(session):
-        row_id = str(getattr(row, "id"))  # noqa: B009 - rows of three models
+        row_id = str(getattr(row, "id"))  # noqa: B009 - rows of several models
         try:
             value, changed = reencrypt(stored, old=old, new=new, context=row_id)
         except SecretDecryptError as exc:

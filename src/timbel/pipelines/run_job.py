@@ -23,6 +23,7 @@ from timbel.core.errors import AppError
 from timbel.core.jobs import JobContext, crontab, job
 from timbel.core.settings import Settings
 from timbel.pipelines import dispatch, run_service
+from timbel.pipelines import secrets as pipeline_secrets
 from timbel.pipelines.engine_base import (
     Engine,
     RunOutcome,
@@ -92,6 +93,7 @@ def _prepare(ctx: JobContext, run_id: str) -> tuple[RunSpec, EngineContext, str,
             stages=_stage_specs(session, run),
             parameters=dict(run.parameters or {}),
             run_timeout_seconds=ctx.settings.pipelines.run_timeout_seconds,
+            secrets=pipeline_secrets.read_secrets(pipeline, settings=ctx.settings),
         )
         engine_ctx = EngineContext(
             settings=ctx.settings,
@@ -133,7 +135,7 @@ def _drive(ctx: JobContext, run_id: str, *, resume: bool) -> dict[str, Any]:
     except Exception as exc:
         logger.exception("pipeline run %s: preparing the engine failed", run_id)
         return _complete(ctx, run_id, RunOutcome(RunState.failed, f"engine error: {type(exc).__name__}"))
-    mask = [spec.clone_token] if spec.clone_token else []
+    mask = ([spec.clone_token] if spec.clone_token else []) + list(spec.secrets.values())
     events = DbRunEvents(session_factory=ctx.session_factory, run_id=run_id, mask=mask)
     try:
         if resume:

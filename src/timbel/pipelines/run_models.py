@@ -57,6 +57,8 @@ class Pipeline(Base):
     branch_filters: Mapped[list[str]] = mapped_column(JSON, default=list)
     schedule: Mapped[str | None] = mapped_column(String(100), nullable=True)
     supersede_queued: Mapped[bool] = mapped_column(Boolean, default=True)
+    secrets: Mapped[str | None] = mapped_column(Text, nullable=True)  # encrypted JSON (pipelines.secrets)
+    secret_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow, nullable=True)
 

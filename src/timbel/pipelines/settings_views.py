@@ -27,6 +27,7 @@ from timbel.core.errors import AppError
 from timbel.integrations.base import IntegrationKind
 from timbel.integrations.models import Integration
 from timbel.pipelines import hook_registration, pipeline_service
+from timbel.pipelines import secrets as pipeline_secrets
 from timbel.pipelines.run_models import Pipeline
 from timbel.pipelines.run_routes import visible_pipeline
 from timbel.pipelines.run_views import ENGINES
@@ -48,6 +49,12 @@ CRON_INVALID = N_("The schedule is not a valid cron expression (minute hour day 
 GLOB_INVALID = N_("One branch pattern per line: letters, digits and . _ / * ? @ + - [ ].")
 JENKINS_INVALID = N_("Choose one of the offered Jenkins instances.")
 ENGINE_INVALID = N_("Choose one of the offered engines.")
+SECRET_NAME_INVALID = N_(
+    "Use capital letters, digits and _ (not starting with a digit, at most 64); TIMBEL_*, PATH, HOME, LANG "
+    "and CI are reserved."
+)
+SECRET_VALUE_INVALID = N_("Enter a value of at most 32 KiB.")
+SECRET_COUNT_INVALID = N_("A pipeline has at most 50 secrets.")
 HOOK_STATES = {
     "registered": N_("Registered"),
     "manual": N_("Manual setup needed"),
@@ -64,6 +71,8 @@ register_flashes(
     {
         "pipeline_settings_saved": N_("The pipeline settings were saved as a new version."),
         "pipeline_settings_unchanged": N_("Nothing was changed."),
+        "pipeline_secret_saved": N_("The secret was saved."),
+        "pipeline_secret_deleted": N_("The secret was deleted."),
     }
 )
 
@@ -149,6 +158,7 @@ def form_values(pipeline: Pipeline) -> dict[str, Any]:
         "branch_filters": "\n".join(pipeline.branch_filters or []),
         "schedule": pipeline.schedule or "",
         "supersede_queued": pipeline.supersede_queued,
+        "secret_name": "",
     }
 
 
@@ -186,6 +196,7 @@ def _page(
         "hook_badges": HOOK_BADGES,
         "versions": _versions(session, pipeline),
         "default_branch": (system.default_branch if system else "") or "main",
+        "secret_names": pipeline_secrets.names(pipeline),
     }
     return render(request, "pipelines/settings.html", context, status_code=status)
 
@@ -297,4 +308,61 @@ def save_triggers(
     return _save(
         request, session, principal=principal, pipeline_id=pipeline_id, audit=audit,
         data=data, typed=typed, sync_hook=True,
+    )  # fmt: skip
+
+
+def _secret_errors(exc: AppError) -> FormErrors:
+    """The secret service's validation errors on the secret form's fields (never with the value)."""
+    errors = FormErrors()
+    kinds = {str(item.get("type", "")) for item in exc.errors}
+    if "pipeline_secret.name" in kinds:
+        errors.add("secret_name", SECRET_NAME_INVALID)
+    if kinds & {"pipeline_secret.size", "pipeline_secret.value"}:
+        errors.add("secret_value", SECRET_VALUE_INVALID)
+    if "pipeline_secret.count" in kinds:
+        errors.add("secret_name", SECRET_COUNT_INVALID)
+    return errors if errors else from_app_error(exc)
+
+
+def _save_secret(
+    request: Request, session: Session, *, principal: Principal, pipeline_id: str, audit: Any,
+    name: str, value: str | None,
+) -> Response:  # fmt: skip
+    pipeline = visible_pipeline(session, principal=principal, pipeline_id=pipeline_id)
+    try:
+        pipeline_secrets.update_secrets(
+            session, pipeline=pipeline, settings=request.app.state.settings, changes={name: value}, ctx=audit
+        )
+    except AppError as exc:
+        discard_changes(session, exc)
+        pipeline = visible_pipeline(session, principal=principal, pipeline_id=pipeline_id)
+        return _page(
+            request, session, principal=principal, pipeline=pipeline,
+            form={"secret_name": name}, errors=_secret_errors(exc), status=422,
+        )  # fmt: skip
+    flash = "pipeline_secret_deleted" if value is None else "pipeline_secret_saved"
+    return redirect(request, _url(pipeline_id), flash=flash)
+
+
+@router.post("/pipelines/{pipeline_id}/settings/secrets")
+def save_secret(
+    pipeline_id: str, request: Request, principal: Editor, session: SessionDep, audit: AuditDep, form: Form
+) -> Response:
+    """Add or replace one secret (the value is write-only and never shown again)."""
+    raw = form.get("secret_value")
+    value = raw[: pipeline_secrets.MAX_VALUE_BYTES + 1] if isinstance(raw, str) else ""
+    return _save_secret(
+        request, session, principal=principal, pipeline_id=pipeline_id, audit=audit,
+        name=text(form, "secret_name", limit=100), value=value,
+    )  # fmt: skip
+
+
+@router.post("/pipelines/{pipeline_id}/settings/secrets/delete")
+def delete_secret(
+    pipeline_id: str, request: Request, principal: Editor, session: SessionDep, audit: AuditDep, form: Form
+) -> Response:
+    """Delete one secret by name."""
+    return _save_secret(
+        request, session, principal=principal, pipeline_id=pipeline_id, audit=audit,
+        name=text(form, "secret_name", limit=100), value=None,
     )  # fmt: skip
