@@ -20,7 +20,7 @@ from tests.pipelines.test_runs_support import (  # noqa: F401  (fixtures)
     stub_engine,
 )
 from timbel.core.db import session_scope
-from timbel.pipelines import run_service
+from timbel.pipelines import run_triggers
 from timbel.pipelines.run_models import Pipeline, PipelineRun
 from timbel.webhooks.handlers import PushEvent, push_handlers
 
@@ -45,7 +45,7 @@ def _push(app: FastAPI, delivery: str, system_ids: tuple[str, ...], **fields: An
         pusher="kim",
     )
     with session_scope(app.state.session_factory) as session:
-        return [r.id for r in run_service.on_push_event(session, event=event, enqueue=Recorder())]
+        return [r.id for r in run_triggers.on_push_event(session, event=event, enqueue=Recorder())]
 
 
 def _count(app: FastAPI) -> int:
@@ -105,12 +105,12 @@ def test_a_due_schedule_starts_one_run_per_minute(app: FastAPI, make_pipeline: P
     make_pipeline("api")  # no schedule
     due = datetime(2026, 11, 26, 3, 30, 12, tzinfo=UTC)
     with session_scope(app.state.session_factory) as session:
-        first = run_service.scheduled_runs(session, now=due, enqueue=Recorder())
+        first = run_triggers.scheduled_runs(session, now=due, enqueue=Recorder())
         assert [(r.trigger, r.actor, r.ref) for r in first] == [("schedule", "schedule", "main")]
     with session_scope(app.state.session_factory) as session:  # a second worker's scheduler, same minute
-        assert [r.id for r in run_service.scheduled_runs(session, now=due, enqueue=Recorder())] == [
+        assert [r.id for r in run_triggers.scheduled_runs(session, now=due, enqueue=Recorder())] == [
             first[0].id
         ]
     with session_scope(app.state.session_factory) as session:
-        assert run_service.scheduled_runs(session, now=due + timedelta(minutes=1), enqueue=Recorder()) == []
+        assert run_triggers.scheduled_runs(session, now=due + timedelta(minutes=1), enqueue=Recorder()) == []
     assert _count(app) == 1

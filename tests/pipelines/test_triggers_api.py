@@ -29,7 +29,7 @@ from tests.servers import free_port
 from tests.webhooks.conftest import GITHUB_SECRET, post_github, push_payload
 from timbel.catalog.models import System
 from timbel.core.db import session_scope
-from timbel.pipelines import run_service
+from timbel.pipelines import run_triggers
 from timbel.pipelines.triggers import PipelineHook
 
 REPO_URL = "https://github.test/acme/shop.git"
@@ -169,12 +169,12 @@ def test_the_schedule_is_checked_and_fires_once_per_minute(
     seen: list[str] = []
     for _ in range(2):  # two schedulers in the same minute: one run
         with session_scope(app.state.session_factory) as session:
-            runs = run_service.scheduled_runs(session, now=thursday, enqueue=Recorder())
+            runs = run_triggers.scheduled_runs(session, now=thursday, enqueue=Recorder())
             assert [(r.trigger, r.ref) for r in runs] == [("schedule", "main")]
             seen.append(runs[0].id)
     assert seen[0] == seen[1]
     with session_scope(app.state.session_factory) as session:
-        assert run_service.scheduled_runs(session, now=thursday.replace(minute=31), enqueue=Recorder()) == []
+        assert run_triggers.scheduled_runs(session, now=thursday.replace(minute=31), enqueue=Recorder()) == []
 
     assert _put(client, admin, pipeline, schedule=None)["schedule"] is None
 

@@ -19,7 +19,7 @@ from tests.web.conftest import page_token, post_form, sign_in
 from timbel.audit.service import AuditContext
 from timbel.catalog.models import System
 from timbel.core.db import session_scope, utcnow
-from timbel.pipelines import log_routes, logs, pipeline_service, run_service, run_views
+from timbel.pipelines import log_routes, logs, pipeline_service, run_pages, run_service, run_views
 from timbel.pipelines.engine_base import RunOutcome, RunState
 from timbel.pipelines.engines import EngineContext, register_engine, unregister_engine
 from timbel.pipelines.run_models import Pipeline, PipelineRun, RunArtifact, StageRun
@@ -402,6 +402,6 @@ def test_other_domains_runs_and_pipelines_answer_404(
 
 
 def test_the_trend_scales_to_the_longest_run_and_leaves_out_unknown_durations() -> None:
-    assert run_views.sparkline([]) == [] and run_views.sparkline([None, None]) == []
-    assert run_views.sparkline([10, None, 20]) == [(2.0, 12.0), (98.0, 2.0)]
-    assert run_views.sparkline([0]) == [(2.0, 22.0)]
+    assert run_pages.sparkline([]) == [] and run_pages.sparkline([None, None]) == []
+    assert run_pages.sparkline([10, None, 20]) == [(2.0, 12.0), (98.0, 2.0)]
+    assert run_pages.sparkline([0]) == [(2.0, 22.0)]

@@ -22,7 +22,7 @@ from timbel.core.db import session_scope, utcnow
 from timbel.core.errors import AppError
 from timbel.core.jobs import JobContext, crontab, job
 from timbel.core.settings import Settings
-from timbel.pipelines import dispatch, run_service
+from timbel.pipelines import dispatch, run_service, run_triggers
 from timbel.pipelines import secrets as pipeline_secrets
 from timbel.pipelines.engine_base import (
     Engine,
@@ -195,7 +195,7 @@ def cleanup_workspaces(ctx: JobContext) -> dict[str, int]:
 
 def _on_push(*, session: Session, event: PushEvent, enqueue: Callable[..., str]) -> None:
     """Start push runs of the pushed systems' pipelines (a redelivered webhook starts nothing new)."""
-    run_service.on_push_event(session, event=event, enqueue=enqueue)
+    run_triggers.on_push_event(session, event=event, enqueue=enqueue)
 
 
 on_push(_on_push, name="pipelines.push")
@@ -205,5 +205,5 @@ on_push(_on_push, name="pipelines.push")
 def schedule(ctx: JobContext) -> dict[str, Any]:
     """Start the runs of pipelines whose cron schedule is due this minute (UTC; once per minute)."""
     with session_scope(ctx.session_factory) as session:
-        started = run_service.scheduled_runs(session, now=utcnow(), enqueue=ctx.enqueue)
+        started = run_triggers.scheduled_runs(session, now=utcnow(), enqueue=ctx.enqueue)
         return {"started": [run.id for run in started]}

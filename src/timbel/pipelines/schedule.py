@@ -1,6 +1,6 @@
 """Pipeline schedules: five-field cron text (UTC), checked with the same parser the scheduler uses.
 
-The periodic job itself is ``pipelines.schedule`` in ``run_job`` (``run_service.scheduled_runs``).
+The periodic job itself is ``pipelines.schedule`` in ``run_job`` (``run_triggers.scheduled_runs``).
 """
 
 from __future__ import annotations

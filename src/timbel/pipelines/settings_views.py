@@ -29,8 +29,8 @@ from timbel.integrations.models import Integration
 from timbel.pipelines import hook_registration, pipeline_service
 from timbel.pipelines import secrets as pipeline_secrets
 from timbel.pipelines.run_models import Pipeline
+from timbel.pipelines.run_pages import ENGINES
 from timbel.pipelines.run_routes import visible_pipeline
-from timbel.pipelines.run_views import ENGINES
 from timbel.pipelines.template_views import STAGE_INVALID, YAML_INVALID
 from timbel.web.forms import FormErrors, discard_changes, from_app_error, read_form, text
 from timbel.web.i18n import N_
