@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -70,3 +71,28 @@ def wait_until_gone(pid: int, timeout: float = 10.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+class ChildDaemon:
+    """``log()`` and ``stop()`` for a server started as our child process (``pid``, ``process``, ``stopped``)
+    that writes its output to ``log_file()``."""
+
+    pid: int
+    process: subprocess.Popen[bytes]
+    stopped: bool
+
+    def log_file(self) -> Path:
+        """Where the server's combined output goes."""
+        raise NotImplementedError
+
+    def log(self) -> str:
+        """The server's combined output so far (for failure messages)."""
+        return self.log_file().read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        """Stop the server by PID (SIGTERM, then SIGKILL) and reap it; idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        kill_pid(self.pid)
+        self.process.wait(timeout=5)

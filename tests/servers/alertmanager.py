@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import LOOPBACK, ServerUnavailableError, free_port, kill_pid
+from . import LOOPBACK, ChildDaemon, ServerUnavailableError, free_port, kill_pid
 from .prometheus import _wait_ready
 
 ALERTMANAGER = "prometheus-alertmanager"
@@ -26,7 +26,7 @@ CONFIG = {
 
 
 @dataclass
-class AlertmanagerServer:
+class AlertmanagerServer(ChildDaemon):
     """A running Alertmanager; ``url`` is its base URL."""
 
     url: str
@@ -36,17 +36,9 @@ class AlertmanagerServer:
     process: subprocess.Popen[bytes] = field(repr=False)
     stopped: bool = field(default=False, init=False)
 
-    def log(self) -> str:
-        """The server's combined output so far (for failure messages)."""
-        return (self.data_dir / "alertmanager.log").read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        """Stop the server by PID (SIGTERM, then SIGKILL) and reap it; idempotent."""
-        if self.stopped:
-            return
-        self.stopped = True
-        kill_pid(self.pid)
-        self.process.wait(timeout=5)
+    def log_file(self) -> Path:
+        """Where the server's output goes."""
+        return self.data_dir / "alertmanager.log"
 
 
 def start_alertmanager(base_dir: Path) -> AlertmanagerServer:

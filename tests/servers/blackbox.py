@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from . import LOOPBACK, ServerUnavailableError, free_port, kill_pid
+from . import LOOPBACK, ChildDaemon, ServerUnavailableError, free_port, kill_pid
 
 BLACKBOX = "prometheus-blackbox-exporter"
 BLACKBOX_SETUP_HINT = (
@@ -32,7 +32,7 @@ DEFAULT_MODULES: dict[str, Any] = {
 
 
 @dataclass
-class BlackboxServer:
+class BlackboxServer(ChildDaemon):
     """A running exporter; ``url`` is its base URL, ``address`` its ``host:port``."""
 
     url: str
@@ -42,17 +42,9 @@ class BlackboxServer:
     process: subprocess.Popen[bytes] = field(repr=False)
     stopped: bool = field(default=False, init=False)
 
-    def log(self) -> str:
-        """The exporter's output so far (for failure messages)."""
-        return (self.root / "blackbox.log").read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        """Stop the exporter by PID (SIGTERM, then SIGKILL) and reap it; idempotent."""
-        if self.stopped:
-            return
-        self.stopped = True
-        kill_pid(self.pid)
-        self.process.wait(timeout=5)
+    def log_file(self) -> Path:
+        """Where the exporter's output goes."""
+        return self.root / "blackbox.log"
 
 
 def start_blackbox(base_dir: Path, *, modules: dict[str, Any] | None = None) -> BlackboxServer:

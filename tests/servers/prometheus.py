@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from . import LOOPBACK, ServerUnavailableError, free_port, kill_pid
+from . import LOOPBACK, ChildDaemon, ServerUnavailableError, free_port, kill_pid
 
 PROMETHEUS = "prometheus"
 PROMETHEUS_SETUP_HINT = "run `make test` (it installs Debian packages: apt-get install -y prometheus)"
@@ -22,7 +22,7 @@ READY_TIMEOUT = 15.0
 
 
 @dataclass
-class PrometheusServer:
+class PrometheusServer(ChildDaemon):
     """A running Prometheus; ``url`` is its base URL, ``config_path`` the file it reads."""
 
     url: str
@@ -33,17 +33,9 @@ class PrometheusServer:
     process: subprocess.Popen[bytes] = field(repr=False)
     stopped: bool = field(default=False, init=False)
 
-    def log(self) -> str:
-        """The server's combined output so far (for failure messages)."""
-        return (self.data_dir / "prometheus.log").read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        """Stop the server by PID (SIGTERM, then SIGKILL) and reap it; idempotent."""
-        if self.stopped:
-            return
-        self.stopped = True
-        kill_pid(self.pid)
-        self.process.wait(timeout=5)
+    def log_file(self) -> Path:
+        """Where the server's output goes."""
+        return self.data_dir / "prometheus.log"
 
 
 def start_prometheus(
