@@ -14,6 +14,15 @@ from timbel.auth.models import (
 from timbel.catalog.models import Domain, Project, WorkGroup
 from timbel.catalog.search_models import SearchEntry  # noqa: F401  (the search index table)
 from timbel.core.db import Base
+from timbel.deployments.models import (
+    ApprovalRequest,
+    ApprovalStateChange,
+    Deployment,
+    DeploymentStateChange,
+    Environment,
+    EnvironmentLock,
+    Release,
+)
 from timbel.gitops.models import (
     DeliveryDraft,
     GitOpsOperation,
@@ -40,12 +49,18 @@ __all__ = [
     "Analysis",
     "AnalysisStateChange",
     "ApiToken",
+    "ApprovalRequest",
+    "ApprovalStateChange",
     "AuditEntry",
     "AuthSession",
     "Base",
     "DeliveryDraft",
+    "Deployment",
+    "DeploymentStateChange",
     "Domain",
     "DomainMembership",
+    "Environment",
+    "EnvironmentLock",
     "GitOpsOperation",
     "GitOpsOperationChange",
     "GitOpsRepository",
@@ -61,6 +76,7 @@ __all__ = [
     "PipelineVersion",
     "Project",
     "RefreshToken",
+    "Release",
     "RunArtifact",
     "RunLogChunk",
     "RunStateChange",
