@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 class LiveStatus:
     """One environment of a system as its target sees it now.
 
-    ``health``: ``Healthy``, ``Progressing``, ``Degraded``, ``Suspended``, ``Missing``, ``Unknown`` from Argo CD
-    or a cluster; ``not-verified`` when the target is GitOps only (no live target), ``unreachable`` when the
-    target could not be asked (``detail`` says why). ``sync``: ``Synced``/``OutOfSync``/``Unknown`` or ``""``.
+    ``health``: ``Healthy``, ``Progressing``, ``Degraded``, ``Suspended``, ``Missing``, ``Unknown``
+    from Argo CD or a cluster; ``not-verified`` when the target is GitOps only (no live target),
+    ``unreachable`` when the target could not be asked (``detail`` says why).
+    ``sync``: ``Synced``/``OutOfSync``/``Unknown`` or ``""``.
     ``images``: service → live image reference (``repo:tag`` or ``repo@sha256:…``) when the target can tell.
     """
 

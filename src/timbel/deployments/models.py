@@ -238,9 +238,7 @@ class ApprovalRequest(Base):
     __tablename__ = "deploy_approvals"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    deployment_id: Mapped[str] = mapped_column(
-        ForeignKey("deployments.id", ondelete="CASCADE"), unique=True
-    )
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), unique=True)
     state: Mapped[str] = mapped_column(String(16), default=ApprovalState.pending.value, index=True)
     approver_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     requested_by_id: Mapped[str | None] = mapped_column(
