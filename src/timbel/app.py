@@ -35,6 +35,10 @@ from timbel.core.problems import crashed_app, install_error_handlers, too_large_
 from timbel.core.security import AccessTokenVerifier
 from timbel.core.settings import Settings
 from timbel.core.system_routes import router as system_router
+from timbel.deployments.environment_routes import router as environment_router
+from timbel.deployments.read_routes import router as deployment_read_router
+from timbel.deployments.release_routes import router as release_router
+from timbel.deployments.routes import router as deployment_actions_router
 from timbel.gitops.routes import router as gitops_router
 from timbel.integrations.builtin import register_builtin_adapters
 from timbel.integrations.retention_routes import router as integration_retention_router
@@ -133,6 +137,11 @@ def create_app(settings: Settings, *, run_jobs: bool | None = None) -> FastAPI:
     app.include_router(pipeline_runs_router)
     app.include_router(pipeline_secrets_router)
     app.include_router(pipeline_triggers_router)
+    # fixed paths (/deployments/matrix, /releases/diff) before the {id} routes that would swallow them
+    app.include_router(deployment_read_router)
+    app.include_router(deployment_actions_router)
+    app.include_router(release_router)
+    app.include_router(environment_router)
     app.include_router(system_router)
     install_web(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from timbel.deployments.cli_commands import deploy_command, promote_command, releases_app, rollback_command
 from timbel.integrations.cli_commands import secrets_app
 from timbel.pipelines.cli_commands import pipelines_app
 from timbel.scaffold.cli_commands import scaffold
@@ -63,7 +64,15 @@ def serve(
     bind_host = host or settings.http.host
     bind_port = port or settings.http.port
     typer.echo(f"Timbel listening on http://{bind_host}:{bind_port}/")
-    uvicorn.run(app_, host=bind_host, port=bind_port, log_level="warning", access_log=False)
+    # live streams (SSE) never end by themselves: a stop waits this long for them, then cancels them
+    uvicorn.run(
+        app_,
+        host=bind_host,
+        port=bind_port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _seed(session_factory: Any) -> None:
@@ -303,6 +312,10 @@ app.command()(scaffold)
 app.add_typer(gitops_app, name="gitops")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(pipelines_app, name="pipelines")
+app.command("deploy")(deploy_command)
+app.command("promote")(promote_command)
+app.command("rollback")(rollback_command)
+app.add_typer(releases_app, name="releases")
 
 
 def main() -> None:

@@ -299,6 +299,8 @@ class TestPeriodicJobs:
             "notifications.reconcile",
             "pipelines.reconcile",
             "pipelines.schedule",
+            "deployments.reconcile",
+            "deployments.expire_approvals",
         }
         health = "integrations.health"  # every 5 minutes
         assert due(datetime(2025, 3, 3, 3, 30)) == {

@@ -172,3 +172,16 @@ def test_heartbeats_and_cancel_checks_are_throttled(app: FastAPI, make_pipeline:
     assert events.cancel_requested() is False  # cached for a second
     now[0] += 1.1
     assert events.cancel_requested() is True
+
+
+def test_only_a_succeeded_run_asks_for_its_release(app: FastAPI, make_pipeline: PipelineFactory) -> None:
+    good, bad = _queue(app, make_pipeline("good")), _queue(app, make_pipeline("bad"))
+    recorders = {good: Recorder(), bad: Recorder()}
+    for run_id, state in ((good, RunState.succeeded), (bad, RunState.failed)):
+        with session_scope(app.state.session_factory) as session:
+            run_service.begin(session, run_id=run_id)
+            run_service.complete_run(
+                session, run_id=run_id, outcome=RunOutcome(state), enqueue=recorders[run_id]
+            )
+    assert ("deployments.release_from_run", {"run_id": good}) in recorders[good].calls
+    assert "deployments.release_from_run" not in recorders[bad].names()

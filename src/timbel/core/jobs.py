@@ -51,6 +51,9 @@ JOB_MODULES = (
     "timbel.notifications.jobs",
     "timbel.pipelines.run_job",
     "timbel.webhooks.jobs",
+    "timbel.deployments.jobs",
+    "timbel.deployments.approval_jobs",
+    "timbel.deployments.releases",
 )
 TASK_NAMESPACE = "timbel"  # huey's task identifier is "<namespace>.<job name>"
 SQLITE_QUEUE_FILE = "jobs.db"

@@ -139,6 +139,14 @@ class PipelinesSettings(BaseModel):
     keep_workspaces: bool = False  # keep a successful run's workspace (failed ones are always kept)
 
 
+class DeploymentSettings(BaseModel):
+    """Deployments: how often targets are polled and when a silent deployment counts as lost."""
+
+    poll_seconds: float = Field(default=3.0, gt=0, le=60)  # target health/sync polling while waiting
+    stale_seconds: float = Field(default=120.0, ge=5.0)  # an active deployment silent this long is resumed
+    dashboard_poll_seconds: float = Field(default=2.0, gt=0, le=60)  # the home page's change check
+
+
 class LogSettings(BaseModel):
     """Structured logging."""
 
@@ -192,6 +200,7 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = AnalysisSettings()
     gitops: GitOpsSettings = GitOpsSettings()
     pipelines: PipelinesSettings = PipelinesSettings()
+    deployments: DeploymentSettings = DeploymentSettings()
     i18n: I18nSettings = I18nSettings()
 
     @property

@@ -452,6 +452,8 @@ def complete_run(session: Session, *, run_id: str, outcome: RunOutcome, enqueue:
         assert run is not None
         session.refresh(run)
         _notify(session, run=run, enqueue=enqueue)
+        if run.state == RunState.succeeded.value:  # a succeeded run becomes a release (deployments)
+            after_commit(session, partial(enqueue, "deployments.release_from_run", run_id=run_id))
     after_commit(session, partial(enqueue, DISPATCH_JOB))
     return moved
 

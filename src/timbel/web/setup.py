@@ -17,6 +17,10 @@ from timbel.catalog.search_views import router as search_pages
 from timbel.catalog.system_views import router as system_pages
 from timbel.catalog.views import router as catalog_pages
 from timbel.core.settings import Settings
+from timbel.deployments.action_views import router as deployment_action_pages
+from timbel.deployments.environment_views import router as environment_pages
+from timbel.deployments.release_views import router as release_pages
+from timbel.deployments.views import router as deployment_pages
 from timbel.gitops.admin_views import router as gitops_admin_pages
 from timbel.gitops.views import router as delivery_pages
 from timbel.integrations.views import router as integration_admin_pages
@@ -53,4 +57,9 @@ def install_web(app: FastAPI) -> None:
     app.include_router(gitops_admin_pages)
     app.include_router(notification_pages)
     app.include_router(integration_admin_pages)
+    # /deployments/requests/new before /deployments/{id}; /releases/diff before /releases/{id}
+    app.include_router(deployment_action_pages)
+    app.include_router(deployment_pages)
+    app.include_router(release_pages)
+    app.include_router(environment_pages)
     app.state.html_error_renderer = render_html_error

@@ -71,6 +71,8 @@ MENU: tuple[MenuSection, ...] = (
         (
             MenuItem(N_("Repository deploy"), "/deploy/repository", Permission.analysis_run),
             MenuItem(N_("Pipelines"), "/pipelines", Permission.pipelines_read),
+            MenuItem(N_("Deployments"), "/deployments", Permission.deploy_read),
+            MenuItem(N_("Approvals"), "/approvals", Permission.deploy_read),
         ),
     ),
     MenuSection(
@@ -80,6 +82,7 @@ MENU: tuple[MenuSection, ...] = (
             MenuItem(N_("Audit log"), "/admin/audit", Permission.admin_audit),
             MenuItem(N_("Pipeline templates"), "/admin/pipeline-templates", Permission.admin_settings),
             MenuItem(N_("GitOps repositories"), "/admin/gitops", Permission.admin_settings),
+            MenuItem(N_("Environments"), "/admin/environments", Permission.admin_settings),
             MenuItem(N_("Integrations"), "/admin/integrations", Permission.admin_integrations),
             MenuItem(N_("Notification log"), "/admin/notifications", Permission.admin_integrations),
         ),

@@ -37,11 +37,6 @@ class Check:
 
 NOT_CONFIGURED = (
     {
-        "id": "deployments",
-        "title": N_("Deployments"),
-        "text": N_("Not configured yet: deployments appear here once pipelines and environments are set up."),
-    },
-    {
         "id": "sla",
         "title": N_("SLA monitoring"),
         "text": N_("Not configured yet: uptime and SLOs appear here once monitors exist."),
@@ -78,9 +73,15 @@ def home(
     request: Request,
     principal: Annotated[Principal, Depends(require_page())],
     settings: SettingsDep,
+    session: SessionDep,
 ) -> HTMLResponse:
-    """Show who is signed in and the platform's real state; unbuilt sections say so."""
+    """Show who is signed in, the platform's state and live deployment figures; unbuilt sections say so."""
+    from timbel.deployments.views import dashboard_context
+
+    deployments = dashboard_context(session, principal) if principal.has(Permission.deploy_read) else {}
     context = {
+        **deployments,
+        "show_deployments": bool(deployments),
         "roles": sorted(r.value for r in principal.roles),
         "all_domains": principal.has(Permission.domains_all),
         "checks": _platform_checks(request),
