@@ -235,6 +235,8 @@ def test_operator_promotes_to_prod_with_approval_and_a_bad_release_rolls_back(
             expect(ops.locator(f'[data-cell="shop:{env}"] [data-version]')).to_have_text("1.4.0")
             assert _digests(ops, env) == [API_DIGEST, WEB_DIGEST], env
         ops.screenshot(path=str(artifacts / "e2e-03-matrix-same-digest.png"), full_page=True)
+        ops.goto(f"{base}/catalog/systems/{system_id}")  # the first success in prod advanced the stage
+        expect(ops.locator("#system-facts dd").first).to_have_text("운영 환경")
 
         # a bad release in stg: synced, never healthy → rolled back to 1.4.0 by itself, ops notified
         bad = images.replace("1.4.0@", f"{BROKEN_TAG}@").replace("a1", "c3").replace("b2", "d4")
