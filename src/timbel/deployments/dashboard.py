@@ -185,12 +185,15 @@ def snapshot(session: Session, *, principal: Principal, now: datetime | None = N
             .limit(20)
         )
     )
+    pending = _approvals(session, principal)
+    asked = _deployments(session, {a.deployment_id for a in pending})  # one query, not one per approval
     approvals = [
         a
-        for a in _approvals(session, principal)
-        if catalog_service.sees_all(principal) or _domain_of(session, a.deployment_id) in principal.domain_ids
+        for a in pending
+        if catalog_service.sees_all(principal)
+        or ((d := asked.get(a.deployment_id)) is not None and d.domain_id in principal.domain_ids)
     ]
-    waiting = {a.deployment_id: session.get(Deployment, a.deployment_id) for a in approvals}
+    waiting = {a.deployment_id: asked.get(a.deployment_id) for a in approvals}
     deployments = [*active, *recent, *(d for d in waiting.values() if d is not None)]
     names = _names(session, {d.system_id for d in deployments} | {r.system_id for r in failed_runs})
     releases = releases_by_id(session, (d.release_id for d in deployments))
@@ -234,5 +237,8 @@ def snapshot(session: Session, *, principal: Principal, now: datetime | None = N
     }
 
 
-def _domain_of(session: Session, deployment_id: str) -> str | None:
-    return session.scalar(select(Deployment.domain_id).where(Deployment.id == deployment_id))
+def _deployments(session: Session, ids: set[str]) -> dict[str, Deployment]:
+    """Deployments by id (those that exist)."""
+    if not ids:
+        return {}
+    return {d.id: d for d in session.scalars(select(Deployment).where(Deployment.id.in_(ids)))}

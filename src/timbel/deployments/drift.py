@@ -22,6 +22,7 @@ from timbel.deployments.live import LiveStatus
 from timbel.deployments.models import Environment, Release, TargetKind
 from timbel.gitops import service as gitops_service
 from timbel.gitops.errors import GitOpsError
+from timbel.gitops.models import GitOpsRepository
 
 # Drift states (stable API values).
 IN_SYNC = "in_sync"
@@ -151,8 +152,12 @@ def read_values(
     could not be read.
     """
     groups: dict[str, tuple[Domain, str, list[tuple[System, str, str]]]] = {}
+    holders: dict[tuple[str, str], GitOpsRepository] = {}  # one look-up per (domain, env), not per system
     for domain, system, env in wanted:
-        row = gitops_service.repository_for(session, settings=settings, domain_id=domain.id, env=env)
+        row = holders.get((domain.id, env))
+        if row is None:
+            row = gitops_service.repository_for(session, settings=settings, domain_id=domain.id, env=env)
+            holders[(domain.id, env)] = row
         groups.setdefault(row.id, (domain, env, []))[2].append(
             (system, env, values_path(domain, system, env))
         )

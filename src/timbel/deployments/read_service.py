@@ -178,7 +178,10 @@ def matrix(
 ) -> list[dict[str, Any]]:
     """Systems × environments per visible domain: release, digests, who/when, last state, health, drift."""
     ask = live or drift.default_live(session, settings)
-    groups: list[dict[str, Any]] = []
+    # Read every domain's rows first, then the values files of all of them at once: one working-clone read
+    # per repository per request, however many domains share it.
+    loaded = []
+    wanted: list[tuple[Domain, System, str]] = []
     for dom in visible_domains(session, principal=principal, domain=domain):
         envs = service.environments_for(session, domain_id=dom.id)
         systems = list(
@@ -189,10 +192,11 @@ def matrix(
         latest = latest_by_cell(session, ids)
         releases = releases_by_id(session, (d.release_id for d in current.values()))
         names = usernames(session, (d.requested_by_id for d in current.values()))
-        wanted = [(dom, s, e.name) for s in systems for e in envs if (s.id, e.name) in current]
-        texts, failed = (
-            drift.read_values(session, settings=settings, wanted=wanted) if wanted else ({}, set())
-        )
+        wanted += [(dom, s, e.name) for s in systems for e in envs if (s.id, e.name) in current]
+        loaded.append((dom, envs, systems, current, latest, releases, names))
+    texts, failed = drift.read_values(session, settings=settings, wanted=wanted) if wanted else ({}, set())
+    groups: list[dict[str, Any]] = []
+    for dom, envs, systems, current, latest, releases, names in loaded:
         rows = []
         for system in systems:
             cells = {}
