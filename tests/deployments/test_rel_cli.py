@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,6 @@ class Recorder:
 @pytest.fixture
 def cli(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     """The commands wired as the lead wires them, with settings from the environment."""
-    importlib.import_module("timbel.deployments.jobs")  # declares deployments.execute (helper A)
     settings = app.state.settings
     monkeypatch.setenv("TIMBEL_DATABASE_URL", settings.effective_database_url)
     monkeypatch.setenv("TIMBEL_DATA_DIR", str(settings.data_dir))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from tests.deployments._view_support import (
     write_values,
 )
 from timbel.core.db import session_scope
+from timbel.deployments import targets
 from timbel.deployments.live import LiveStatus
 from timbel.deployments.models import Environment
 
@@ -118,9 +118,7 @@ def test_live_drift_when_the_target_reports_another_image(
         )
         return LiveStatus(target_kind="argocd", health="Healthy", sync="Synced", images={"api": image})
 
-    monkeypatch.setitem(
-        sys.modules, "timbel.deployments.targets", types.SimpleNamespace(live_status=live_status)
-    )
+    monkeypatch.setattr(targets, "live_status", live_status)
     groups = client.get("/api/v1/deployments/matrix", headers=login(client, world.ops)).json()
     assert _cell(groups, "web", "dev")["drift"]["live"]["state"] == "in_sync"
     stg = _cell(groups, "web", "stg")["drift"]["live"]
@@ -138,7 +136,7 @@ def test_unreachable_target_is_said_plainly(
     def boom(*args: Any, **kwargs: Any) -> LiveStatus:
         raise ConnectionError("argo down")
 
-    monkeypatch.setitem(sys.modules, "timbel.deployments.targets", types.SimpleNamespace(live_status=boom))
+    monkeypatch.setattr(targets, "live_status", boom)
     groups = client.get("/api/v1/deployments/matrix", headers=login(client, world.ops)).json()
     live = _cell(groups, "web", "dev")["drift"]["live"]
     assert live["state"] == "unreachable" and "argo down" in live["detail"]

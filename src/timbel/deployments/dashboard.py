@@ -7,7 +7,6 @@ last deployment recorded ("at last deployment"): the dashboard never calls remot
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from timbel.auth.principal import Principal
 from timbel.catalog import service as catalog_service
 from timbel.catalog.models import System
 from timbel.core.db import utcnow
+from timbel.deployments import approvals as approval_requests
 from timbel.deployments.models import (
     ACTIVE_STATES,
     TERMINAL_STATES,
@@ -30,7 +30,8 @@ from timbel.deployments.models import (
     Environment,
     Release,
 )
-from timbel.deployments.read_service import newest_per_cell, releases_by_id, seconds_between
+from timbel.deployments.read_service import releases_by_id, seconds_between
+from timbel.deployments.service import newest_per_cell
 from timbel.pipelines.run_models import PipelineRun
 
 RECENT = 10
@@ -120,12 +121,8 @@ def _row(
 
 
 def _approvals(session: Session, principal: Principal) -> list[ApprovalRequest]:
-    """Pending approvals the viewer may decide (``approvals.pending_for``; empty while it does not exist)."""
-    try:
-        approvals = importlib.import_module("timbel.deployments.approvals")
-    except ImportError:
-        return []
-    return list(approvals.pending_for(session, principal=principal))
+    """Pending approvals the viewer may decide."""
+    return list(approval_requests.pending_for(session, principal=principal))
 
 
 def _health(

@@ -8,7 +8,6 @@ live side is "no live target" — never "in sync".
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from timbel.catalog.models import Domain, System
 from timbel.core.settings import Settings
+from timbel.deployments import targets
 from timbel.deployments.live import LiveStatus
 from timbel.deployments.models import Environment, Release, TargetKind
 from timbel.gitops import service as gitops_service
@@ -34,6 +34,7 @@ NO_LIVE_TARGET = "no_live_target"
 UNREACHABLE = "unreachable"
 
 LiveFn = Callable[[System, Environment], LiveStatus]
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same documents, ~3x faster in C
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def values_path(domain: Domain, system: System, env: str) -> str:
 def images_in_values(text: str) -> dict[str, dict[str, str]]:
     """Service → {repository, tag, digest} as a values file sets ``services.<name>.image``."""
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, in C when built
     except yaml.YAMLError:
         return {}
     services = data.get("services") if isinstance(data, dict) else None
@@ -126,11 +127,10 @@ def live_side(release: Release | None, environment: Environment, status: LiveSta
 
 
 def default_live(session: Session, settings: Settings) -> LiveFn:
-    """Ask the environment's target (helper A's ``targets.live_status``); failures read as unreachable."""
+    """Ask the environment's target (``targets.live_status``); failures read as unreachable."""
 
     def ask(system: System, environment: Environment) -> LiveStatus:
         try:
-            targets = importlib.import_module("timbel.deployments.targets")
             status: LiveStatus = targets.live_status(
                 session, settings=settings, system=system, environment=environment
             )

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timbel.auth.models import User
@@ -89,43 +89,11 @@ def releases_by_id(session: Session, ids: Iterable[str | None]) -> dict[str, Rel
     return {r.id: r for r in session.scalars(select(Release).where(Release.id.in_(wanted)))}
 
 
-def newest_per_cell(
-    session: Session, *, where: Sequence[Any], stamp: Any = Deployment.created_at
-) -> dict[tuple[str, str], Deployment]:
-    """The deployment with the newest ``stamp`` per (system id, environment) among rows matching ``where``.
-
-    One grouped subquery instead of reading every deployment ever made.
-    """
-    newest = (
-        select(Deployment.system_id, Deployment.environment, func.max(stamp).label("at"))
-        .where(*where)
-        .group_by(Deployment.system_id, Deployment.environment)
-        .subquery()
-    )
-    rows = session.scalars(
-        select(Deployment)
-        .join(
-            newest,
-            and_(
-                Deployment.system_id == newest.c.system_id,
-                Deployment.environment == newest.c.environment,
-                stamp == newest.c.at,
-            ),
-        )
-        .where(*where)
-        .order_by(Deployment.id.desc())
-    )
-    found: dict[tuple[str, str], Deployment] = {}
-    for row in rows:
-        found.setdefault((row.system_id, row.environment), row)
-    return found
-
-
 def latest_by_cell(session: Session, system_ids: Sequence[str]) -> dict[tuple[str, str], Deployment]:
     """The newest deployment of any state per (system id, environment)."""
     if not system_ids:
         return {}
-    return newest_per_cell(session, where=[Deployment.system_id.in_(system_ids)])
+    return service.newest_per_cell(session, where=[Deployment.system_id.in_(system_ids)])
 
 
 def _cell(
