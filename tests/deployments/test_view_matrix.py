@@ -97,6 +97,9 @@ def test_git_drift_after_a_hand_edit(app: FastAPI, client: TestClient, world: An
     assert _cell(groups, "web", "dev")["drift"]["git"]["state"] == "in_sync"
     assert _cell(groups, "web", "stg")["drift"]["git"]["state"] == "missing"
     hand_edit(app, tmp_path / "hand", "shop/web/envs/dev/values.yaml", ("tag: 2.0.0", "tag: 2.0.1-hotfix"))
+    groups = client.get("/api/v1/deployments/matrix", headers=headers).json()  # reuses the fetch of 5 s ago
+    assert _cell(groups, "web", "dev")["drift"]["git"]["state"] == "in_sync"
+    app.state.settings.deployments.gitops_read_seconds = 0.0  # as when those seconds have passed
     groups = client.get("/api/v1/deployments/matrix", headers=headers).json()
     git = _cell(groups, "web", "dev")["drift"]["git"]
     assert git["state"] == "drift"

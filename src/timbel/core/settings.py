@@ -145,6 +145,7 @@ class DeploymentSettings(BaseModel):
     poll_seconds: float = Field(default=3.0, gt=0, le=60)  # target health/sync polling while waiting
     stale_seconds: float = Field(default=120.0, ge=5.0)  # an active deployment silent this long is resumed
     dashboard_poll_seconds: float = Field(default=2.0, gt=0, le=60)  # the home page's change check
+    gitops_read_seconds: float = Field(default=5.0, ge=0, le=300)  # drift pages reuse a fetch this recent
 
 
 class LogSettings(BaseModel):

@@ -166,8 +166,9 @@ def read_values(
     for domain, env, items in groups.values():
         try:
             files = gitops_service.current_files(
-                session, settings=settings, domain=domain, env=env, paths=[path for _, _, path in items]
-            )
+                session, settings=settings, domain=domain, env=env, paths=[path for _, _, path in items],
+                max_age=settings.deployments.gitops_read_seconds,
+            )  # fmt: skip
         except (GitOpsError, OSError):
             failed.update((system.id, item_env) for system, item_env, _ in items)
             continue

@@ -9,6 +9,8 @@ request. A failed push keeps the local commit in Timbel's working clone for the 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,12 +265,38 @@ def commit_diff(session: Session, *, settings: Settings, domain: Domain, env: st
     return show_diff(open_row(row, settings=settings), sha)
 
 
-def current_files(
-    session: Session, *, settings: Settings, domain: Domain, paths: Iterable[str], env: str | None = None
-) -> dict[str, str]:
-    """Read the current text of some paths in a repository's working clone (missing files are left out)."""
-    row = _holding(session, settings=settings, domain=domain, env=env)
+_FETCHED: dict[tuple[str, str, str], tuple[float, GitOpsRepo]] = {}  # (url, branch, cache) → last fetch here
+_FETCHED_LOCK = threading.Lock()
+
+
+def _recent_clone(row: GitOpsRepository, *, settings: Settings, max_age: float) -> GitOpsRepo:
+    """The working clone, fetched unless this process fetched it less than ``max_age`` seconds ago."""
+    key = (row.url, row.branch, str(cache_dir(settings)))
+    with _FETCHED_LOCK:
+        seen = _FETCHED.get(key)
+    if seen is not None and time.monotonic() - seen[0] < max_age and seen[1].path.is_dir():
+        return seen[1]
     repo = open_row(row, settings=settings)
+    with _FETCHED_LOCK:
+        _FETCHED[key] = (time.monotonic(), repo)
+    return repo
+
+
+def current_files(
+    session: Session,
+    *,
+    settings: Settings,
+    domain: Domain,
+    paths: Iterable[str],
+    env: str | None = None,
+    max_age: float = 0.0,
+) -> dict[str, str]:
+    """Read the current text of some paths in a repository's working clone (missing files are left out).
+
+    ``max_age`` > 0 lets a read-only page skip the fetch when this process fetched the clone that recently.
+    """
+    row = _holding(session, settings=settings, domain=domain, env=env)
+    repo = _recent_clone(row, settings=settings, max_age=max_age)
     found: dict[str, str] = {}
     for path in paths:
         target = repo.path / path
