@@ -37,6 +37,7 @@ from timbel.pipelines.run_models import PipelineRun
 RECENT = 10
 FAILED_RUN_STATES = ("failed", "timed_out")
 FAILED_WINDOW = timedelta(hours=24)
+COUNTED = (Deployment.system_id, Deployment.environment, Deployment.state, Deployment.health)
 
 
 def _scoped(query: Any, principal: Principal, column: Any) -> Any:
@@ -138,7 +139,7 @@ def _health(
     ).all()
     order: dict[str, int] = {str(name): int(position) for name, position in positions}
     succeeded = [*_scope(principal), Deployment.state == DeploymentState.succeeded.value]
-    good = newest_per_cell(session, where=succeeded, stamp=Deployment.finished_at)
+    good = newest_per_cell(session, where=succeeded, stamp=Deployment.finished_at, only=COUNTED)
     envs = sorted({env for _, env in latest} | set(order), key=lambda e: (order.get(e, 99), e))
     result = []
     for env in envs:
@@ -169,7 +170,7 @@ def snapshot(session: Session, *, principal: Principal, now: datetime | None = N
             .limit(RECENT)
         )
     )
-    latest = newest_per_cell(session, where=_scope(principal))
+    latest = newest_per_cell(session, where=_scope(principal), only=COUNTED)
     failed_runs = list(
         session.scalars(
             _scoped(

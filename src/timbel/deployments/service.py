@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from timbel.catalog.models import System
 from timbel.core.db import after_commit, utcnow
@@ -127,11 +127,12 @@ def last_good(
 
 
 def newest_per_cell(
-    session: Session, *, where: Sequence[Any], stamp: Any = Deployment.created_at
+    session: Session, *, where: Sequence[Any], stamp: Any = Deployment.created_at, only: Sequence[Any] = ()
 ) -> dict[tuple[str, str], Deployment]:
     """The deployment with the newest ``stamp`` per (system id, environment) among rows matching ``where``.
 
-    One grouped subquery instead of reading every deployment ever made.
+    One grouped subquery instead of reading every deployment ever made; ``only`` loads just those columns
+    (counting pages skip the JSON ones).
     """
     newest = (
         select(Deployment.system_id, Deployment.environment, func.max(stamp).label("at"))
@@ -151,6 +152,7 @@ def newest_per_cell(
         )
         .where(*where)
         .order_by(Deployment.id.desc())
+        .options(*([load_only(*only)] if only else []))
     )
     found: dict[tuple[str, str], Deployment] = {}
     for row in rows:
