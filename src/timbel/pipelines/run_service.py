@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -79,6 +79,10 @@ def stages_of(session: Session, *, run: PipelineRun) -> list[dict[str, Any]]:
 
 
 def _next_number(session: Session, pipeline: Pipeline) -> int:
+    if session.get_bind().dialect.name == "sqlite":
+        # Write lock first: SQLite cannot turn this transaction's read into a write once another process
+        # has committed since the read ("database is locked" at once, no busy wait).
+        session.execute(text("UPDATE pipelines SET id = id WHERE 0 = 1"))
     session.execute(select(Pipeline.id).where(Pipeline.id == pipeline.id).with_for_update())
     last = session.scalar(select(func.max(PipelineRun.number)).where(PipelineRun.pipeline_id == pipeline.id))
     return int(last or 0) + 1
