@@ -107,13 +107,8 @@ def approve(
     if not done.accepted:
         raise Conflict(f"The deployment could not be approved: {done.refusal}.")
     service.schedule_execution(session, deployment_id=deployment.id, enqueue=enqueue)
-    data = {"system": system.slug, "env": deployment.environment, "version": version,
-            "approver": principal.username, "reason": comment, "deployment_id": deployment.id}  # fmt: skip
-    notify(session, event="approval.approved", data=data, enqueue=enqueue, domain_id=system.domain_id,
-           dedup_key=f"approval:{approval.id}:approved")  # fmt: skip
-    record(session, ctx=ctx, action="deployment.approve", target_type="deployment", target_id=deployment.id,
-           summary=f"Approved {system.slug} {version} → {deployment.environment}",
-           changes={"comment": comment, "approval_id": approval.id})  # fmt: skip
+    _announce(session, ctx=ctx, enqueue=enqueue, decided="approved", principal=principal, approval=approval,
+              deployment=deployment, system=system, version=version, comment=comment)  # fmt: skip
     return deployment
 
 
@@ -150,14 +145,24 @@ def reject(
     )  # fmt: skip
     if not done.accepted:
         raise Conflict(f"The deployment could not be rejected: {done.refusal}.")
+    _announce(session, ctx=ctx, enqueue=enqueue, decided="rejected", principal=principal, approval=approval,
+              deployment=deployment, system=system, version=version, comment=comment)  # fmt: skip
+    return deployment
+
+
+def _announce(
+    session: Session, *, ctx: AuditContext, enqueue: Enqueue, decided: str, principal: Principal,
+    approval: ApprovalRequest, deployment: Deployment, system: System, version: str, comment: str,
+) -> None:  # fmt: skip
+    """Notify the subscribed channels of a decision (``approved``/``rejected``) and audit it."""
     data = {"system": system.slug, "env": deployment.environment, "version": version,
             "approver": principal.username, "reason": comment, "deployment_id": deployment.id}  # fmt: skip
-    notify(session, event="approval.rejected", data=data, enqueue=enqueue, domain_id=system.domain_id,
-           dedup_key=f"approval:{approval.id}:rejected")  # fmt: skip
-    record(session, ctx=ctx, action="deployment.reject", target_type="deployment", target_id=deployment.id,
-           summary=f"Rejected {system.slug} {version} → {deployment.environment}",
+    notify(session, event=f"approval.{decided}", data=data, enqueue=enqueue, domain_id=system.domain_id,
+           dedup_key=f"approval:{approval.id}:{decided}")  # fmt: skip
+    action = "approve" if decided == "approved" else "reject"
+    record(session, ctx=ctx, action=f"deployment.{action}", target_type="deployment", target_id=deployment.id,
+           summary=f"{decided.capitalize()} {system.slug} {version} → {deployment.environment}",
            changes={"comment": comment, "approval_id": approval.id})  # fmt: skip
-    return deployment
 
 
 def cancel(
